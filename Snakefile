@@ -1,0 +1,27 @@
+# geoxai: physically interpretable neural networks for Earth system variability
+# (Toms, Barnes & Ebert-Uphoff 2020). Paper reproduction: `snakemake --cores N`;
+# offline demo: `snakemake --cores N --configfile config/demo.yaml` (or `make demo`).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/anomalies.smk"
+include: "workflow/rules/labels.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/explain.smk"
+include: "workflow/rules/composite.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

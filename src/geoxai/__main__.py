@@ -1,0 +1,5 @@
+import sys
+
+from geoxai.cli import main
+
+sys.exit(main())

@@ -1,0 +1,211 @@
+"""Monthly SST anomalies: base-period climatology removed, linear trend removed, land set to zero.
+
+The work is done per block of latitudes holding the whole time series (dask chunks of
+``(time, lat_chunk, lon)``), because both the climatology and the trend need every month of a cell:
+memory is bounded by one block, not by the file. Inside a block the arithmetic is plain numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import numpy as np
+import xarray as xr
+
+from geoxai.errors import GeoxaiError
+from geoxai.sources import month_keys
+
+DEFAULT_PERIOD = ("1880-01", "2018-12")
+DEFAULT_CLIMATOLOGY = ("1961-01", "1990-12")
+
+
+@dataclass(frozen=True)
+class AnomalySettings:
+    period: tuple[str, str] = DEFAULT_PERIOD
+    climatology: tuple[str, str] = DEFAULT_CLIMATOLOGY
+    detrend: bool = True
+    grid_degrees: float | None = None
+    lat_chunk: int = 30
+    dask_scheduler: str = "threads"
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> "AnomalySettings":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(section) - known
+        if unknown:
+            raise GeoxaiError(f"unknown config keys under anomalies: {sorted(unknown)}; known: {sorted(known)}")
+        values = dict(section)
+        for key in ("period", "climatology"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+def _months_between(keys: np.ndarray, start: str, end: str) -> np.ndarray:
+    return (keys >= start) & (keys <= end)
+
+
+def anomaly_block(
+    values: np.ndarray, month_of_year: np.ndarray, in_base: np.ndarray | None, detrend: bool
+) -> np.ndarray:
+    """Anomalies of one block ``(time, ...)``: climatology from ``in_base`` months, then detrend.
+
+    ``in_base=None`` means the values are anomalies already (only the trend is removed). Cells with
+    any missing month in the base period of a calendar month get NaN there; the caller turns NaN
+    into the zeros the networks see.
+    """
+    anomalies = np.array(values, dtype=np.float32, copy=True)
+    for month in range(1, 13) if in_base is not None else ():
+        this_month = month_of_year == month
+        base = this_month & in_base
+        climatology = values[base].mean(axis=0)
+        anomalies[this_month] = values[this_month] - climatology
+    if detrend:
+        remove_linear_trend(anomalies.reshape(values.shape[0], -1))
+    return anomalies
+
+
+def remove_linear_trend(series: np.ndarray) -> None:
+    """Subtract each column's least-squares line, in place, on ``(time, cells)``.
+
+    Complete columns share one centred time axis, so their slopes are a single matrix-vector
+    product (no float64 or design-matrix temporaries the size of the block); the few columns with
+    gaps are fitted one by one on their valid months.
+    """
+    steps = np.arange(series.shape[0], dtype=np.float32)
+    steps -= steps.mean()
+    finite = np.isfinite(series)
+    complete = finite.all(axis=0)
+    full = series[:, complete]
+    intercept = full.mean(axis=0)
+    slope = (steps @ (full - intercept)) / float(steps @ steps)
+    series[:, complete] = full - intercept - np.outer(steps, slope)
+    for column in np.flatnonzero(~complete & finite.any(axis=0)):
+        valid = finite[:, column]
+        if valid.sum() < 2:
+            continue
+        fit = np.polyfit(steps[valid], series[valid, column], 1)
+        series[valid, column] -= np.polyval(fit, steps[valid]).astype(series.dtype)
+
+
+def coarsen_to(sst: xr.DataArray, degrees: float) -> xr.DataArray:
+    """Block-average a regular grid to ``degrees`` (an integer multiple of the input spacing).
+
+    Averages are cos(latitude)-weighted over the ocean sub-cells; a coarse cell is ocean when at
+    least half of its area is ocean.
+    """
+    spacing = float(np.abs(np.diff(sst["lat"].values)).mean())
+    factor = degrees / spacing
+    if abs(factor - round(factor)) > 1e-6 or round(factor) < 1:
+        raise GeoxaiError(
+            f"config key anomalies.grid_degrees={degrees} is not a multiple of the input grid spacing "
+            f"({spacing:g} degrees)"
+        )
+    factor = int(round(factor))
+    if factor == 1:
+        return sst
+    weights = np.cos(np.deg2rad(sst["lat"])).astype("float32")
+    ocean = ocean_of(sst).astype(bool)
+    weight_field = (weights * ocean).astype("float32")
+    window = {"lat": factor, "lon": factor}
+    weighted_sum = (sst.fillna(0) * weight_field).coarsen(window, boundary="trim").sum()
+    ocean_weight = weight_field.coarsen(window, boundary="trim").sum()
+    total_weight = (weights * xr.ones_like(ocean, dtype="float32")).coarsen(window, boundary="trim").sum()
+    is_ocean = ocean_weight >= 0.5 * total_weight
+    coarse = (weighted_sum / ocean_weight).where(is_ocean)
+    coarse.attrs = sst.attrs
+    return coarse.astype("float32").rename(sst.name).assign_coords(ocean_mask=is_ocean.astype("int8"))
+
+
+def ocean_of(sst: xr.DataArray) -> xr.DataArray:
+    """The ocean mask (lat, lon): the one :func:`~geoxai.sources.open_sst` read, else the first month."""
+    if "ocean_mask" in sst.coords:
+        return sst["ocean_mask"]
+    return sst.isel(time=0).notnull().astype("int8").compute()
+
+
+def compute_anomalies(
+    sst: xr.DataArray, settings: AnomalySettings = AnomalySettings(), is_anomaly: bool = False
+) -> xr.Dataset:
+    """Lazy anomaly dataset: ``sst_anomaly(time, lat, lon)`` (land 0) and ``ocean_mask(lat, lon)``.
+
+    With ``is_anomaly`` the input already holds anomalies: no climatology is removed.
+    """
+    keys = month_keys(sst["time"])
+    in_period = _months_between(keys, *settings.period)
+    if not in_period.any():
+        raise GeoxaiError(
+            f"config key anomalies.period={list(settings.period)} selects no month; the data cover "
+            f"{keys[0]} .. {keys[-1]}"
+        )
+    sst = sst.isel(time=np.flatnonzero(in_period))
+    keys = keys[in_period]
+    in_base = _months_between(keys, *settings.climatology)
+    month_of_year = sst["time"].dt.month.values
+    missing = sorted(set(range(1, 13)) - set(month_of_year[in_base].tolist()))
+    if missing and not is_anomaly:
+        raise GeoxaiError(
+            f"config key anomalies.climatology={list(settings.climatology)} has no data for calendar "
+            f"month(s) {missing} within anomalies.period={list(settings.period)}"
+        )
+    if settings.grid_degrees:
+        sst = coarsen_to(sst, float(settings.grid_degrees))
+    sst = sst.chunk({"time": -1, "lat": settings.lat_chunk, "lon": -1})
+
+    anomalies = xr.apply_ufunc(
+        anomaly_block, sst,
+        kwargs={
+            "month_of_year": month_of_year,
+            "in_base": None if is_anomaly else in_base,
+            "detrend": settings.detrend,
+        },
+        dask="parallelized", output_dtypes=[np.float32],
+    )
+    ocean = ocean_of(sst).drop_vars("ocean_mask", errors="ignore").astype("int8")
+    anomalies = anomalies.drop_vars("ocean_mask", errors="ignore").fillna(0.0).where(ocean == 1, 0.0).astype("float32")
+    anomalies.attrs = {
+        "long_name": "sea surface temperature anomaly",
+        "units": "K",
+        "cell_methods": "time: mean (monthly)",
+        "comment": (
+            "input already anomalies" if is_anomaly else
+            f"relative to the {settings.climatology[0]}..{settings.climatology[1]} monthly climatology"
+        )
+        + ("; linear trend per cell removed" if settings.detrend else "")
+        + "; land and missing cells are set to exactly 0",
+    }
+    ocean.attrs = {"long_name": "ocean mask (1 ocean, 0 land or missing)", "units": "1"}
+    dataset = xr.Dataset(
+        {"sst_anomaly": anomalies, "ocean_mask": ocean},
+        coords={"time_key": ("time", keys)},
+    )
+    dataset["lat"].attrs = {"units": "degrees_north", "standard_name": "latitude", "long_name": "latitude"}
+    dataset["lon"].attrs = {"units": "degrees_east", "standard_name": "longitude", "long_name": "longitude"}
+    dataset.attrs = {
+        "title": "Monthly SST anomalies",
+        "climatology_period": f"{settings.climatology[0]}..{settings.climatology[1]}",
+        "period": f"{settings.period[0]}..{settings.period[1]}",
+        "detrended": "linear trend per grid cell removed" if settings.detrend else "no",
+        "grid": f"{settings.grid_degrees} degree block average" if settings.grid_degrees else "input grid",
+    }
+    return dataset
+
+
+def dask_config(scheduler: str):
+    """A context for dask: the threaded scheduler, or a running distributed scheduler at an address."""
+    if scheduler in {"threads", "synchronous", "processes"}:
+        return dask.config.set(scheduler=scheduler)
+    if scheduler.startswith("tcp://") or scheduler.startswith("tls://"):
+        from distributed import Client
+
+        try:
+            return Client(scheduler, timeout="30s")
+        except OSError as error:
+            raise GeoxaiError(
+                f"config key anomalies.dask_scheduler={scheduler!r}: no dask scheduler answers there ({error})"
+            ) from error
+    raise GeoxaiError(
+        f"config key anomalies.dask_scheduler={scheduler!r}: use threads, synchronous, or tcp://host:port"
+    )

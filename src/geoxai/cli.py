@@ -1,0 +1,163 @@
+"""Command-line entry point that the Snakemake rules call: ``python -m geoxai <step> --option value``.
+
+Each step maps to one function of :mod:`geoxai.tasks` (or a module's own writer). Options that
+carry a config section take JSON. A :class:`GeoxaiError` ends the process with its one message and
+exit status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from geoxai.errors import GeoxaiError
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text[:80]}") from error
+
+
+def _fetch(a):
+    from geoxai.download import fetch_or_link
+
+    fetch_or_link(a.source, a.output, sha256=a.sha256, expected=a.expected)
+
+
+def _synthesize_enso(a):
+    from geoxai.synthetic import generate_enso
+
+    generate_enso(a.settings or {}, a.sst, a.index, a.truth)
+
+
+def _anomalies(a):
+    from geoxai import tasks
+
+    tasks.anomalies(a.sst, a.output, a.sst_spec, a.settings, config=a.config)
+
+
+def _labels(a):
+    from geoxai import tasks
+
+    counts = tasks.labels(a.index, a.anomalies, a.output, a.counts, a.index_spec, a.settings)
+    print(json.dumps(counts))
+
+
+def _train(a):
+    from geoxai import tasks
+
+    metrics = tasks.train(a.anomalies, a.labels, a.seed, a.model, a.metrics, a.model_config,
+                          a.training_config, a.class_names)
+    print(json.dumps(metrics["accuracy"]))
+
+
+def _evaluate(a):
+    from geoxai import tasks
+
+    print(tasks.evaluate(a.metrics, a.output).to_string(index=False))
+
+
+def _relevance(a):
+    from geoxai import tasks
+
+    tasks.relevance(a.model, a.anomalies, a.labels, a.output, a.rule, a.backend, a.seed,
+                    a.class_names, epsilon=a.epsilon, config=a.config)
+
+
+def _optimal_input(a):
+    from geoxai import tasks
+
+    tasks.optimal_input(a.model, a.anomalies, a.labels, a.output, a.class_index, a.seed,
+                        a.settings, a.class_names, config=a.config)
+
+
+def _composite(a):
+    from geoxai import tasks
+
+    tasks.composite(a.relevance, a.optimal_input, a.anomalies, a.labels, a.output, a.class_names,
+                    a.subset, config=a.config)
+
+
+# step name → (handler, [(option, argparse kwargs)])
+STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
+    "fetch": (_fetch, [
+        ("--source", {"required": True, "help": "http(s) URL or local path"}),
+        ("--output", {"required": True}),
+        ("--sha256", {"default": None}),
+        ("--expected", {"choices": ["netcdf", "text"], "default": None}),
+    ]),
+    "synthesize-enso": (_synthesize_enso, [
+        ("--settings", {"type": _json, "default": {}}),
+        ("--sst", {"required": True}), ("--index", {"required": True}), ("--truth", {"required": True}),
+    ]),
+    "anomalies": (_anomalies, [
+        ("--sst", {"required": True}), ("--output", {"required": True}),
+        ("--sst-spec", {"type": _json, "default": {}}), ("--settings", {"type": _json, "default": {}}),
+    ]),
+    "labels": (_labels, [
+        ("--index", {"required": True}), ("--anomalies", {"required": True}),
+        ("--output", {"required": True}), ("--counts", {"required": True}),
+        ("--index-spec", {"type": _json, "default": {}}), ("--settings", {"type": _json, "default": {}}),
+    ]),
+    "train": (_train, [
+        ("--anomalies", {"required": True}), ("--labels", {"required": True}),
+        ("--seed", {"type": int, "required": True}), ("--model", {"required": True}),
+        ("--metrics", {"required": True}), ("--model-config", {"type": _json, "default": {}}),
+        ("--training-config", {"type": _json, "default": {}}),
+    ]),
+    "evaluate": (_evaluate, [("--metrics", {"nargs": "+", "required": True}), ("--output", {"required": True})]),
+    "relevance": (_relevance, [
+        ("--model", {"required": True}), ("--anomalies", {"required": True}),
+        ("--labels", {"required": True}), ("--output", {"required": True}),
+        ("--rule", {"required": True}), ("--backend", {"default": "innvestigate"}),
+        ("--seed", {"type": int, "required": True}), ("--epsilon", {"type": float, "default": 1e-7}),
+    ]),
+    "optimal-input": (_optimal_input, [
+        ("--model", {"required": True}), ("--anomalies", {"required": True}),
+        ("--labels", {"required": True}), ("--output", {"required": True}),
+        ("--class-index", {"type": int, "required": True}), ("--seed", {"type": int, "required": True}),
+        ("--settings", {"type": _json, "default": {}}),
+    ]),
+    "composite": (_composite, [
+        ("--relevance", {"nargs": "+", "required": True}),
+        ("--optimal-input", {"nargs": "*", "default": []}),
+        ("--anomalies", {"required": True}), ("--labels", {"required": True}),
+        ("--output", {"required": True}), ("--subset", {"default": "all"}),
+    ]),
+}
+
+#: Options every step accepts.
+COMMON_OPTIONS = [
+    ("--config", {"type": _json, "default": None, "help": "the workflow config (JSON), for provenance"}),
+    ("--class-names", {"type": _json, "default": ["negative", "positive"]}),
+]
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="geoxai", description=__doc__.splitlines()[0])
+    steps = root.add_subparsers(dest="step", required=True)
+    for name, (handler, options) in STEPS.items():
+        step = steps.add_parser(name)
+        for flag, kwargs in options + COMMON_OPTIONS:
+            step.add_argument(flag, **kwargs)
+        step.set_defaults(handler=handler)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    try:
+        arguments.handler(arguments)
+    except GeoxaiError as error:
+        print(f"geoxai {arguments.step}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

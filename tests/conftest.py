@@ -1,0 +1,67 @@
+"""Shared fixtures. TensorFlow is put in graph mode before any test builds a model (STACK.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def pytest_configure(config):
+    from geoxai.models import configure_tensorflow
+
+    configure_tensorflow(threads=1)
+
+
+def workflow_venv() -> Path:
+    return Path(os.environ.get("GEOXAI_WORKFLOW_VENV", REPO / ".venv" / "workflow"))
+
+
+def analysis_python() -> str:
+    return sys.executable
+
+
+def run_snakemake(workdir: Path, *arguments: str, timeout: int = 1200, check: bool = True,
+                  env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the repository's workflow with its working directory in ``workdir``."""
+    snakemake = workflow_venv() / "bin" / "snakemake"
+    if not snakemake.exists():
+        pytest.fail(f"Snakemake is not installed at {snakemake}: run `make setup` (or set GEOXAI_WORKFLOW_VENV)")
+    command = [
+        str(snakemake), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+        "--config", f"analysis_python={analysis_python()}", *arguments,
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+    if check and result.returncode != 0:
+        logs = "\n".join(
+            f"--- {log}\n{log.read_text()[-3000:]}" for log in sorted((workdir / "logs").rglob("*.log"))
+        ) if (workdir / "logs").exists() else ""
+        pytest.fail(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}\n{logs}")
+    return result
+
+
+def config_files(*overrides: str | Path) -> list[str]:
+    """The paper config plus overrides: Snakemake reads `configfile:` relative to the working
+    directory, which in tests is a temporary folder, so every file is named explicitly."""
+    return [str(REPO / "config" / "config.yaml"), *(str(REPO / "config" / o) if isinstance(o, str) else str(o)
+                                                   for o in overrides)]
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """The demo workflow run once, end to end, into a fresh folder; tests read its outputs."""
+    workdir = tmp_path_factory.mktemp("demo")
+    run_snakemake(workdir, "--cores", "2", "--configfile", *config_files("demo.yaml"))
+    return workdir

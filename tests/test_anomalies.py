@@ -1,0 +1,147 @@
+"""Anomalies: agreement with an independent xarray implementation, land zeros, bounded memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from geoxai.anomalies import AnomalySettings, anomaly_block, coarsen_to, compute_anomalies
+from geoxai.errors import GeoxaiError
+from geoxai.sources import SSTFileSpec, open_sst
+
+
+def sst_file(path, months=360, start="1950-01-01", lat_step=5.0, seed=0):
+    time = pd.date_range(start, periods=months, freq="MS")
+    lat = np.arange(90 - lat_step / 2, -90, -lat_step)
+    lon = np.arange(lat_step / 2, 360, lat_step)
+    rng = np.random.default_rng(seed)
+    cycle = 3 * np.sin(2 * np.pi * (time.month.values - 1) / 12)[:, None, None]
+    trend = 0.002 * np.arange(months)[:, None, None] * rng.uniform(0.5, 2, (1, lat.size, lon.size))
+    values = 20 + cycle + trend + rng.normal(scale=0.5, size=(months, lat.size, lon.size))
+    values = values.astype("float32")
+    values[:, 5:9, 10:20] = np.nan  # land
+    xr.Dataset(
+        {"sst": (("time", "lat", "lon"), values, {"units": "degC"})},
+        coords={"time": time, "lat": lat, "lon": lon},
+    ).to_netcdf(path)
+    return path
+
+
+def reference_anomalies(path, period, climatology):
+    """Independent implementation: xarray groupby climatology + polyfit detrend, eager."""
+    sst = xr.open_dataset(path)["sst"].sortby("lat").sel(time=slice(*period))
+    base = sst.sel(time=slice(*climatology))
+    anomalies = sst.groupby("time.month") - base.groupby("time.month").mean("time")
+    steps = xr.DataArray(np.arange(sst.sizes["time"], dtype=float), dims="time")
+    anomalies = anomalies.assign_coords(step=steps)
+    fit = anomalies.swap_dims(time="step").polyfit("step", deg=1)
+    trend = xr.polyval(anomalies["step"], fit.polyfit_coefficients)
+    return (anomalies - trend).fillna(0.0).transpose("time", "lat", "lon")
+
+
+def test_matches_independent_implementation(tmp_path):
+    path = sst_file(tmp_path / "sst.nc")
+    settings = AnomalySettings(period=("1951-01", "1978-12"), climatology=("1961-01", "1970-12"), lat_chunk=7)
+    ours = compute_anomalies(open_sst(path, lat_chunk=7), settings).compute()
+    reference = reference_anomalies(path, ("1951-01", "1978-12"), ("1961-01", "1970-12"))
+    np.testing.assert_allclose(ours["sst_anomaly"].values, reference.values, atol=2e-4)
+    assert ours["time_key"].values[0] == "1951-01" and ours.sizes["time"] == 28 * 12
+
+
+def test_land_is_exact_zero_and_masked(tmp_path):
+    path = sst_file(tmp_path / "sst.nc", months=120)
+    result = compute_anomalies(open_sst(path), AnomalySettings(
+        period=("1950-01", "1959-12"), climatology=("1950-01", "1959-12"))).compute()
+    land = result["ocean_mask"].values == 0
+    assert land.sum() == 4 * 10
+    assert np.all(result["sst_anomaly"].values[:, land] == 0.0)
+    assert np.all(result["sst_anomaly"].values[:, ~land].std(axis=0) > 0.1)
+
+
+def test_trend_and_cycle_removed_exactly():
+    months = np.tile(np.arange(1, 13), 20)
+    steps = np.arange(240, dtype=np.float32)
+    field = (5 + 0.01 * steps + np.sin(months))[:, None].astype(np.float32) * np.ones((1, 3), np.float32)
+    result = anomaly_block(field, months, np.ones(240, bool), detrend=True)
+    # a linear trend plus a seasonal cycle leaves only the cycle's interaction with the trend: tiny
+    assert np.abs(result).max() < 0.07
+    assert np.abs(result.mean(axis=0)).max() < 1e-4
+
+
+def test_period_outside_data_is_a_clear_error(tmp_path):
+    path = sst_file(tmp_path / "sst.nc", months=24)
+    with pytest.raises(GeoxaiError, match="anomalies.period"):
+        compute_anomalies(open_sst(path), AnomalySettings(period=("1900-01", "1910-12")))
+
+
+def test_climatology_outside_period_is_a_clear_error(tmp_path):
+    path = sst_file(tmp_path / "sst.nc", months=24)
+    with pytest.raises(GeoxaiError, match="anomalies.climatology"):
+        compute_anomalies(open_sst(path), AnomalySettings(period=("1950-01", "1951-12")))
+
+
+def test_coarsening_averages_ocean_cells(tmp_path):
+    path = sst_file(tmp_path / "sst.nc", months=12, lat_step=1.0)
+    sst = open_sst(path)
+    coarse = coarsen_to(sst, 4.0)
+    assert coarse.sizes["lat"] == 45 and coarse.sizes["lon"] == 90
+    block = sst.isel(time=0, lat=slice(40, 44), lon=slice(100, 104)).values
+    weights = np.cos(np.deg2rad(sst["lat"].values[40:44]))[:, None] * np.ones((1, 4))
+    expected = (block * weights).sum() / weights.sum()
+    np.testing.assert_allclose(coarse.isel(time=0, lat=10, lon=25).values, expected, rtol=1e-5)
+    with pytest.raises(GeoxaiError, match="grid_degrees"):
+        coarsen_to(sst, 1.5)
+
+
+def test_memory_stays_bounded_by_the_chunk_not_the_file(tmp_path):
+    """Peak memory of the anomaly step grows far less than the input file (about 300 MB here)."""
+    path = tmp_path / "big.nc"
+    time = pd.date_range("1900-01-01", periods=1200, freq="MS")
+    lat, lon = np.arange(-89.5, 90, 1.0), np.arange(0.5, 360, 1.0)
+    dataset = xr.Dataset(
+        {"sst": (("time", "lat", "lon"), np.zeros((time.size, lat.size, lon.size), np.float32), {"units": "degC"})},
+        coords={"time": time, "lat": lat, "lon": lon},
+    )
+    rng = np.random.default_rng(1)
+    dataset["sst"].values[:] = 20 + rng.standard_normal((time.size, 1, lon.size), dtype=np.float32)
+    dataset.to_netcdf(path)
+    del dataset
+    size_mb = path.stat().st_size / 1e6
+
+    script = textwrap.dedent(f"""
+        import json, sys
+        from geoxai import tasks
+        import geoxai.anomalies, geoxai.sources, xarray, dask, netCDF4  # noqa: F401 (baseline imports)
+
+        def high_water_mb():
+            for line in open("/proc/self/status"):
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+
+        # The peak resident size survives fork+exec on Linux: reset it after the imports.
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+        baseline = high_water_mb()
+        if sys.argv[1] == "run":
+            tasks.anomalies({str(path)!r}, {str(tmp_path / 'anomalies.nc')!r}, {{}},
+                            {{"period": ["1900-01", "1999-12"], "climatology": ["1961-01", "1990-12"],
+                              "lat_chunk": 4, "dask_scheduler": "synchronous"}})
+        peak = high_water_mb()
+        print(json.dumps({{"baseline": baseline, "peak": peak}}))
+    """)
+    result = subprocess.run([sys.executable, "-c", script, "run"], capture_output=True, text=True, check=True)
+    memory = json.loads(result.stdout.strip().splitlines()[-1])
+    growth = memory["peak"] - memory["baseline"]
+    print(f"file {size_mb:.0f} MB, baseline {memory['baseline']:.0f} MB, peak {memory['peak']:.0f} MB")
+    assert size_mb > 250
+    assert growth < 0.5 * size_mb, memory
+    with xr.open_dataset(tmp_path / "anomalies.nc") as out:
+        assert out.sizes == {"time": 1200, "lat": 180, "lon": 360}
+        assert abs(float(out["sst_anomaly"].isel(time=slice(0, 24)).mean())) < 0.2

@@ -1,0 +1,452 @@
+"""Figures on small fake products (10° grid, 3 seeds) in exactly the formats the rules write."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import urllib.error
+from pathlib import Path
+
+import cartopy
+import cartopy.crs as ccrs
+import cartopy.feature as cfeature
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import xarray as xr
+import yaml
+from cartopy.io import DownloadWarning
+from matplotlib.figure import Figure
+from PIL import Image
+
+from geoxai import plotting
+from geoxai.errors import GeoxaiError
+
+DPI = 40
+SEEDS = (0, 1, 2)
+CLASSES = ("La Nina", "El Nino")
+MONTHS = [f"{1997 + (m // 12)}-{m % 12 + 1:02d}" for m in range(6, 18)]  # 1997-07 .. 1998-06
+CASE_MONTH = "1998-05"
+MISSED_BY_SEED_2 = "1998-01"  # one seed misclassified it, so it was not explained there
+
+
+# --------------------------------------------------------------------------- fake products
+
+
+def grid(step: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    return np.arange(-90 + step / 2, 90, step), np.arange(step / 2, 360, step)
+
+
+def ocean_mask(lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
+    """1 over ocean, 0 over land, from the shipped Natural Earth land polygons."""
+    with plotting.offline_natural_earth():
+        land = shapely.union_all(list(
+            cfeature.NaturalEarthFeature("physical", "land", "110m").geometries()))
+    lon2, lat2 = np.meshgrid(np.where(lon > 180, lon - 360, lon), lat)
+    is_land = shapely.contains_xy(land, lon2, lat2)
+    return xr.DataArray((~is_land).astype("int8"), dims=("lat", "lon"),
+                        coords={"lat": lat, "lon": lon})
+
+
+def enso_pattern(lat: np.ndarray, lon: np.ndarray, centre_lon: float = 240.0) -> np.ndarray:
+    lon2, lat2 = np.meshgrid(lon, lat)
+    return np.exp(-((lat2 / 12.0) ** 2) - ((lon2 - centre_lon) / 45.0) ** 2)
+
+
+def coords(lat: np.ndarray, lon: np.ndarray) -> dict:
+    return {"lat": ("lat", lat, {"units": "degrees_north"}),
+            "lon": ("lon", lon, {"units": "degrees_east"})}
+
+
+def make_composites(path: Path, step: float = 10.0) -> Path:
+    lat, lon = grid(step)
+    rng = np.random.default_rng(1)
+    mask = ocean_mask(lat, lon).values
+    pattern = enso_pattern(lat, lon)
+    sign = np.array([-1.0, 1.0])  # La Nina cold, El Nino warm
+    relevance = np.clip(
+        pattern[None, None] + 0.15 * rng.standard_normal((len(SEEDS), 2, lat.size, lon.size)),
+        0, None) * mask
+    relevance /= relevance.max(axis=(-2, -1), keepdims=True)
+    flat = relevance.reshape(len(SEEDS), 2, -1)
+    correlation = np.stack([np.corrcoef(flat[:, c]) for c in range(2)])
+    noise = 0.05 * rng.standard_normal((2, *mask.shape))
+    sst = sign[:, None, None] * pattern[None] * mask + noise
+    sst = sst * mask / np.abs(sst * mask).max(axis=(-2, -1), keepdims=True)
+    optimal = sign[:, None, None] * (0.8 * pattern[None] + 4 * noise)
+    dims3 = ("class", "lat", "lon")
+    dataset = xr.Dataset(
+        {
+            "relevance_composite": (("seed", *dims3), relevance, {"units": "1"}),
+            "relevance_composite_mean": (dims3, relevance.mean(0), {"units": "1"}),
+            "relevance_spread": (dims3, relevance.std(0), {"units": "1"}),
+            "seed_pattern_correlation": (("class", "seed", "seed_other"), correlation),
+            "sst_composite": (dims3, sst, {"units": "1"}),
+            "optimal_input_mean": (dims3, np.clip(optimal, -1, 1), {"units": "1"}),
+            "ocean_mask": (("lat", "lon"), mask),
+            "sample_count": (("seed", "class"), np.array([[480, 330], [478, 331], [485, 337]])),
+        },
+        coords={"class": list(CLASSES), "seed": list(SEEDS), "seed_other": list(SEEDS),
+                **coords(lat, lon)},
+        attrs={"rule": "alpha_1_beta_0", "backend": "innvestigate"},
+    )
+    dataset.to_netcdf(path)
+    return path
+
+
+def make_anomalies(path: Path, step: float = 10.0) -> Path:
+    lat, lon = grid(step)
+    rng = np.random.default_rng(2)
+    time = pd.date_range("1997-01-01", "1998-12-01", freq="MS")
+    mask = ocean_mask(lat, lon)
+    amplitude = np.sin(np.linspace(0, np.pi, time.size)) * 2.5
+    sst = amplitude[:, None, None] * enso_pattern(lat, lon)[None] + 0.3 * rng.standard_normal(
+        (time.size, lat.size, lon.size))
+    dataset = xr.Dataset(
+        {"sst_anomaly": (("time", "lat", "lon"), sst * mask.values, {"units": "K"}),
+         "ocean_mask": mask},
+        coords={"time": time, **coords(lat, lon)},
+    )
+    dataset.to_netcdf(path)
+    return path
+
+
+def make_relevance(folder: Path, step: float = 10.0) -> list[Path]:
+    lat, lon = grid(step)
+    mask = ocean_mask(lat, lon).values
+    paths = []
+    for seed in SEEDS:
+        rng = np.random.default_rng(10 + seed)
+        months = [m for m in MONTHS if not (seed == 2 and m == MISSED_BY_SEED_2)]
+        raw = 3.0 * np.clip(enso_pattern(lat, lon, 250.0)[None] + 0.1 * rng.standard_normal(
+            (len(months), lat.size, lon.size)), 0, None) * mask
+        dataset = xr.Dataset(
+            {"relevance": (("sample", "lat", "lon"), raw, {"units": "1"})},
+            coords={"time": ("sample", months),
+                    "true_class": ("sample", ["El Nino"] * len(months)),
+                    "predicted_class": ("sample", ["El Nino"] * len(months)),
+                    "split": ("sample", ["train"] * len(months)),
+                    **coords(lat, lon)},
+        )
+        path = folder / f"seed{seed}_alpha_1_beta_0.nc"
+        dataset.to_netcdf(path)
+        paths.append(path)
+    return paths
+
+
+def make_metrics(folder: Path, epochs: int = 30) -> list[Path]:
+    paths = []
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        decay = np.exp(-np.arange(epochs) / 5.0)
+        history = {
+            "loss": list(50 * decay + 0.1 + 0.01 * rng.random(epochs)),
+            "val_loss": list(52 * decay + 0.12 + 0.01 * rng.random(epochs)),
+            "accuracy": list(1 - 0.5 * decay - 0.01 * rng.random(epochs)),
+            "val_accuracy": list(1 - 0.5 * decay - 0.02 * rng.random(epochs)),
+        }
+        metrics = {"seed": seed, "class_names": list(CLASSES),
+                   "accuracy": {"train": history["accuracy"][-1],
+                                "validation": history["val_accuracy"][-1]},
+                   "confusion": {"train": [[40, 1], [0, 30]], "validation": [[10, 0], [1, 8]]},
+                   "history": history}
+        path = folder / f"seed{seed}.json"
+        path.write_text(json.dumps(metrics))
+        paths.append(path)
+    return paths
+
+
+def make_labels(path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    months = pd.period_range("1950-01", "2018-12", freq="M")
+    index = np.zeros(months.size)
+    for i in range(1, months.size):  # an AR(1) index with ENSO-like memory
+        index[i] = 0.93 * index[i - 1] + 0.3 * rng.standard_normal()
+    keep = np.abs(index) > 0.5
+    table = pd.DataFrame({"time": months.strftime("%Y-%m")[keep], "index": index[keep],
+                          "label": (index[keep] > 0).astype(int)})
+    table["split"] = np.where(np.arange(len(table)) < int(0.8 * len(table)), "train", "validation")
+    table.to_csv(path, index=False)
+    return path
+
+
+# --------------------------------------------------------------------------- image checks
+
+
+def gray(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("L"), dtype=float) / 255.0
+
+
+def empty_frame_variance(figsize: tuple[float, float], tmp_path: Path) -> float:
+    """Grayscale variance of a figure of the same size holding only an empty titled frame.
+
+    A figure function that drew nothing but its axes would look like this; a real figure has
+    filled maps and many lines, so its variance must clearly exceed this baseline.
+    """
+    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
+    fig.subplots().set_title("an empty frame")
+    path = tmp_path / "baseline.png"
+    fig.savefig(path, dpi=DPI)
+    return float(gray(path).var())
+
+
+def check_png(path: Path, figsize: tuple[float, float], tmp_path: Path) -> None:
+    assert path.is_file()
+    image = Image.open(path)
+    assert image.size == (round(figsize[0] * DPI), round(figsize[1] * DPI))
+    assert gray(path).var() > 2.0 * empty_frame_variance(figsize, tmp_path)
+
+
+def check_pdf(path: Path) -> None:
+    assert path.is_file()
+    assert path.read_bytes()[:5] == b"%PDF-"
+
+
+def outputs(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    return tmp_path / "figs" / f"{name}.png", tmp_path / "figs" / f"{name}.pdf"
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("products")
+    return {
+        "composites": make_composites(folder / "nino34_alpha_1_beta_0.nc"),
+        "anomalies": make_anomalies(folder / "anomalies.nc"),
+        "relevance": make_relevance(folder),
+        "metrics": make_metrics(folder),
+        "labels": make_labels(folder / "nino34.csv"),
+    }
+
+
+def test_composites_figure(products, tmp_path):
+    png, pdf = outputs(tmp_path, "composites")
+    size = (6.0, 8.5)
+    plotting.plot_composites(products["composites"], "El Nino", [png, pdf], dpi=DPI, figsize=size)
+    check_png(png, size, tmp_path)
+    check_pdf(pdf)
+    assert not list(png.parent.glob(".*"))  # no temporary files left behind
+
+
+def test_composites_unknown_class_names_the_classes(products, tmp_path):
+    for unknown in ("Neutral", 2):
+        with pytest.raises(GeoxaiError, match="La Nina, El Nino"):
+            plotting.plot_composites(products["composites"], unknown, [tmp_path / "x.png"])
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_class_chosen_by_name_or_label(products):
+    with xr.open_dataset(products["composites"]) as dataset:
+        by_label, name = plotting._select_class(dataset, 1, "composites.nc")
+        by_name, same = plotting._select_class(dataset, "El Nino", "composites.nc")
+        assert name == same == "El Nino"
+        xr.testing.assert_identical(by_label, by_name)
+
+
+def test_case_study_figure(products, tmp_path):
+    png, pdf = outputs(tmp_path, "case")
+    size = (7.0, 6.5)
+    plotting.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH, [png, pdf],
+                             dpi=DPI, figsize=size)
+    check_png(png, size, tmp_path)
+    check_pdf(pdf)
+
+
+def test_case_study_seed_mean_uses_seeds_that_explained_the_month(products):
+    mean, used, total, true_class, _ = plotting._seed_mean_relevance(
+        products["relevance"], MISSED_BY_SEED_2)
+    assert (len(used), total, true_class) == (2, 3, "El Nino")
+    # Each map was divided by its own max before averaging, so the mean cannot exceed 1.
+    assert 0.9 < float(mean.max()) <= 1.0 + 1e-12
+
+
+def test_case_study_missing_month_lists_nearby_explained_months(products, tmp_path):
+    png = tmp_path / "missing.png"
+    with pytest.raises(GeoxaiError, match="1990-01") as error:
+        plotting.plot_case_study(products["anomalies"], products["relevance"], "1990-01", [png])
+    assert MONTHS[0] in str(error.value)
+    assert not png.exists()
+
+
+def test_training_figure(products, tmp_path):
+    png, pdf = outputs(tmp_path, "training")
+    size = (9.0, 3.2)
+    plotting.plot_training(products["metrics"], [png, pdf], dpi=DPI, figsize=size)
+    check_png(png, size, tmp_path)
+    check_pdf(pdf)
+
+
+def test_training_metrics_missing_key_named(products, tmp_path):
+    broken = tmp_path / "seed9.json"
+    metrics = json.loads(Path(products["metrics"][0]).read_text())
+    del metrics["history"]["val_loss"]
+    broken.write_text(json.dumps(metrics))
+    with pytest.raises(GeoxaiError, match="history"):
+        plotting.plot_training([broken], [tmp_path / "t.png"])
+
+
+def test_seed_agreement_figure(products, tmp_path):
+    png, pdf = outputs(tmp_path, "agreement")
+    size = (9.0, 3.4)
+    plotting.plot_seed_agreement(products["composites"], "La Nina", [png, pdf], dpi=DPI,
+                                 figsize=size)
+    check_png(png, size, tmp_path)
+    check_pdf(pdf)
+
+
+def test_index_figure(products, tmp_path):
+    png, pdf = outputs(tmp_path, "index")
+    size = (9.0, 3.0)
+    plotting.plot_index(products["labels"], [png, pdf], dpi=DPI, figsize=size)
+    check_png(png, size, tmp_path)
+    check_pdf(pdf)
+
+
+def test_unsupported_output_suffix_is_refused(products, tmp_path):
+    with pytest.raises(GeoxaiError, match=r"\.jpg"):
+        plotting.plot_index(products["labels"], [tmp_path / "index.jpg"])
+
+
+def test_relevance_colours_sequential_unless_the_rule_gives_negative_values():
+    positive = xr.DataArray([[0.0, 0.3], [0.8, np.nan]])
+    assert plotting._relevance_style(positive)[1:] == (0.0, 0.8)
+    signed = xr.DataArray([[-0.5, 0.3], [0.8, 0.0]])
+    assert plotting._relevance_style(signed)[1:] == (-0.8, 0.8)
+
+
+def test_rule_labels():
+    assert plotting.rule_label("alpha_1_beta_0") == "α=1, β=0"
+    assert plotting.rule_label("lrp.alpha_2_beta_1") == "α=2, β=1"
+    assert plotting.rule_label("my_rule") == "my_rule"
+
+
+def test_month_keys_from_datetimes_cftime_and_strings():
+    cftime_time = xr.date_range("0401-01-01", periods=2, freq="MS", calendar="noleap",
+                                use_cftime=True)
+    assert plotting.month_keys(xr.DataArray(cftime_time, dims="time")) == ["0401-01", "0401-02"]
+    numpy_time = pd.date_range("1998-04-01", periods=2, freq="MS")
+    assert plotting.month_keys(xr.DataArray(numpy_time, dims="time")) == ["1998-04", "1998-05"]
+    assert plotting.month_keys(xr.DataArray(["1987-02"], dims="sample")) == ["1987-02"]
+
+
+# --------------------------------------------------------------------------- offline coastlines
+
+
+@pytest.fixture
+def no_network(monkeypatch, tmp_path):
+    """An empty cartopy download folder, no cached geometries, sockets that refuse to connect."""
+    download_dir = tmp_path / "cartopy_downloads"
+    download_dir.mkdir()
+    monkeypatch.setitem(cartopy.config, "data_dir", download_dir)
+    # Cartopy keeps the geometries it has read for the life of the process; without a fresh cache
+    # an earlier test's read would let a figure draw without ever asking for the files.
+    monkeypatch.setattr(cfeature, "_NATURAL_EARTH_GEOM_CACHE", {})
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted during a figure")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return download_dir
+
+
+def test_control_cartopy_would_download_without_the_shipped_data(no_network, tmp_path,
+                                                                   monkeypatch):
+    # Proves the fixture bites: pointed at an empty folder, cartopy tries the network and fails.
+    monkeypatch.setitem(cartopy.config, "pre_existing_data_dir", tmp_path / "nothing")
+    fig = Figure(figsize=(3, 2), dpi=DPI)
+    ax = fig.add_subplot(projection=ccrs.Robinson())
+    ax.coastlines(resolution="110m")
+    with pytest.warns(DownloadWarning), pytest.raises((urllib.error.URLError, OSError)):
+        fig.savefig(tmp_path / "control.png")
+
+
+@pytest.mark.filterwarnings("error::cartopy.io.DownloadWarning")
+def test_maps_draw_coastlines_and_land_offline(no_network, products, tmp_path):
+    plotting.plot_composites(products["composites"], "El Nino", [tmp_path / "c.png"], dpi=DPI)
+    plotting.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
+                             [tmp_path / "z.png"], dpi=DPI)
+    plotting.plot_seed_agreement(products["composites"], "El Nino", [tmp_path / "s.png"], dpi=DPI)
+    assert all((tmp_path / f"{name}.png").is_file() for name in "czs")
+    assert not any(no_network.iterdir())  # nothing was downloaded
+    assert cartopy.config["pre_existing_data_dir"] != plotting.natural_earth_dir()  # restored
+
+
+# --------------------------------------------------------------------------- report captions
+
+REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
+CAPTIONS = ("composites", "case_study", "training", "seed_agreement", "index", "workflow")
+WILDCARDS = {
+    "alpha_1_beta_0": {"app": "enso", "target": "nino34", "lrp_rule": "alpha_1_beta_0"},
+    "z": {"app": "enso", "target": "nino34", "lrp_rule": "z"},
+    "none": {},  # a rule without these wildcards must still get a caption
+}
+
+# Runs where `snakemake --report` runs (the workflow environment: Jinja2 and docutils), with
+# Snakemake's Jinja options; docutils halts on any warning, i.e. on a malformed caption.
+RENDER_CAPTIONS = """
+import json, sys
+from pathlib import Path
+from types import SimpleNamespace
+import jinja2, yaml
+from docutils.core import publish_parts
+report, config_path, cases = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+config = yaml.safe_load(Path(config_path).read_text())
+environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+results = {}
+for name in cases["names"]:
+    for case, wildcards in cases["wildcards"].items():
+        snakemake = SimpleNamespace(wildcards=SimpleNamespace(**wildcards), config=config)
+        try:
+            text = environment.from_string((report / f"{name}.rst").read_text()).render(
+                snakemake=snakemake, categories={}, files=[])
+            html = publish_parts(text, writer_name="html",
+                                 settings_overrides={"halt_level": 2, "report_level": 5})["body"]
+            results[f"{name}/{case}"] = {"text": text, "html": html}
+        except Exception as error:
+            results[f"{name}/{case}"] = {"error": f"{type(error).__name__}: {error}"}
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def rendered_captions() -> dict:
+    from conftest import workflow_venv
+
+    python = workflow_venv() / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"No workflow environment at {python}: run `make setup` "
+                    "(or set GEOXAI_WORKFLOW_VENV)")
+    config = REPORT.parents[1] / "config" / "config.yaml"
+    cases = json.dumps({"names": CAPTIONS, "wildcards": WILDCARDS})
+    result = subprocess.run([str(python), "-c", RENDER_CAPTIONS, str(REPORT), str(config), cases],
+                            capture_output=True, text=True, timeout=120, check=True)
+    return {"config": yaml.safe_load(config.read_text()), **json.loads(result.stdout)}
+
+
+@pytest.mark.parametrize("case", WILDCARDS)
+@pytest.mark.parametrize("name", CAPTIONS)
+def test_caption_renders_as_snakemake_would(rendered_captions, name, case):
+    rendered = rendered_captions[f"{name}/{case}"]
+    assert "error" not in rendered, rendered.get("error")
+    assert "{{" not in rendered["text"] and "{%" not in rendered["text"]
+    assert len(rendered["html"]) > 500
+    config = rendered_captions["config"]
+    expected = {  # a config value that must reach each caption
+        "composites": f"the {len(config['seeds'])} networks",
+        "case_study": f"of the {len(config['seeds'])} networks",
+        "training": f"{config['training']['epochs']} epochs",
+        "seed_agreement": f"here {len(config['seeds'])} networks",
+        "index": f"above\n{config['enso']['labels']['positive_threshold']} ",
+        "workflow": f"{len(config['seeds'])} seeds",
+    }
+    assert expected[name] in rendered["text"]
+
+
+def test_caption_sign_convention_follows_the_rule(rendered_captions):
+    assert "non-negative" in rendered_captions["composites/alpha_1_beta_0"]["text"]
+    assert "signed" in rendered_captions["composites/z"]["text"]

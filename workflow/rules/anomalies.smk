@@ -1,0 +1,26 @@
+# Stage 2: monthly SST anomalies (climatology and trend removed, land = 0), out of core with dask.
+
+
+rule enso_anomalies:
+    input:
+        sst="resources/enso/sst.nc",
+    output:
+        "results/enso/anomalies.nc",
+    log:
+        "logs/enso/anomalies.log",
+    benchmark:
+        "results/benchmarks/enso/anomalies.tsv"
+    params:
+        sst_spec=json.dumps(config["enso"]["sst"]),
+        settings=json.dumps(config["enso"]["anomalies"]),
+        config=CONFIG_JSON,
+    threads: 2
+    resources:
+        # One block of latitudes with the whole record, a few copies: bounded by the chunk size.
+        mem_mb=lambda wildcards, input: 1000 + int(0.5 * input.size_mb),
+        runtime=lambda wildcards, input: 10 + int(input.size_mb / 20),
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "{GEOXAI} anomalies --sst {input.sst:q} --output {output:q} --sst-spec {params.sst_spec:q}"
+        " --settings {params.settings:q} --config {params.config:q} > {log:q} 2>&1"

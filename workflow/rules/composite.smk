@@ -1,0 +1,43 @@
+# Stage 6: composite relevance per class over correctly classified samples, per seed and over seeds,
+# the seeds' agreement, the observed SST composite and the mean optimal input.
+
+
+def composite_inputs(wildcards):
+    classes = range(len(class_names(wildcards.app)))
+    prefix = f"results/{wildcards.app}"
+    return {
+        "relevance": [
+            f"{prefix}/relevance/{wildcards.target}/seed{seed}_{wildcards.lrp_rule}.nc"
+            for seed in seeds()
+        ],
+        "optimal_input": [
+            f"{prefix}/optimal_input/{wildcards.target}/seed{seed}_class{c}.nc"
+            for seed in seeds()
+            for c in classes
+        ],
+        "anomalies": f"{prefix}/anomalies.nc",
+        "labels": f"{prefix}/labels/{wildcards.target}.csv",
+    }
+
+
+rule composite:
+    input:
+        unpack(composite_inputs),
+    output:
+        "results/{app}/composites/{target}/{lrp_rule}.nc",
+    log:
+        "logs/{app}/composite/{target}/{lrp_rule}.log",
+    params:
+        subset=config["composite"]["samples"],
+        class_names=class_names_json,
+        config=CONFIG_JSON,
+    resources:
+        mem_mb=lambda wildcards, input: 1000 + 2 * int(input.size_mb),
+        runtime=15,
+    conda:
+        "../../envs/learn.yaml"
+    shell:
+        "{GEOXAI} composite --relevance {input.relevance:q} --optimal-input {input.optimal_input:q}"
+        " --anomalies {input.anomalies:q} --labels {input.labels:q} --output {output:q}"
+        " --subset {params.subset:q} --class-names {params.class_names:q}"
+        " --config {params.config:q} > {log:q} 2>&1"
