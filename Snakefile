@@ -19,6 +19,7 @@ include: "workflow/rules/labels.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/explain.smk"
 include: "workflow/rules/composite.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

@@ -145,3 +145,14 @@ def test_memory_stays_bounded_by_the_chunk_not_the_file(tmp_path):
     with xr.open_dataset(tmp_path / "anomalies.nc") as out:
         assert out.sizes == {"time": 1200, "lat": 180, "lon": 360}
         assert abs(float(out["sst_anomaly"].isel(time=slice(0, 24)).mean())) < 0.2
+
+
+def test_blocks_in_any_memory_layout_are_detrended():
+    """dask hands blocks over in Fortran order after a transpose; the result must not depend on it."""
+    rng = np.random.default_rng(3)
+    months = np.tile(np.arange(1, 13), 10)
+    field = (rng.normal(size=(120, 4, 5)) + np.arange(120)[:, None, None] * 0.05).astype(np.float32)
+    c_order = anomaly_block(field, months, np.ones(120, bool), detrend=True)
+    f_order = anomaly_block(np.asfortranarray(field), months, np.ones(120, bool), detrend=True)
+    np.testing.assert_array_equal(c_order, f_order)
+    assert np.abs(f_order.mean(axis=0)).max() < 1e-5

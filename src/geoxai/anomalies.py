@@ -56,19 +56,19 @@ def anomaly_block(
     any missing month in the base period of a calendar month get NaN there; the caller turns NaN
     into the zeros the networks see.
     """
-    anomalies = np.array(values, dtype=np.float32, copy=True)
+    anomalies = np.array(values, dtype=np.float32, order="C")
     for month in range(1, 13) if in_base is not None else ():
         this_month = month_of_year == month
         base = this_month & in_base
         climatology = values[base].mean(axis=0)
         anomalies[this_month] = values[this_month] - climatology
     if detrend:
-        remove_linear_trend(anomalies.reshape(values.shape[0], -1))
+        anomalies = remove_linear_trend(anomalies.reshape(values.shape[0], -1)).reshape(values.shape)
     return anomalies
 
 
-def remove_linear_trend(series: np.ndarray) -> None:
-    """Subtract each column's least-squares line, in place, on ``(time, cells)``.
+def remove_linear_trend(series: np.ndarray) -> np.ndarray:
+    """Subtract each column's least-squares line from ``(time, cells)``, in place; return it.
 
     Complete columns share one centred time axis, so their slopes are a single matrix-vector
     product (no float64 or design-matrix temporaries the size of the block); the few columns with
@@ -88,6 +88,7 @@ def remove_linear_trend(series: np.ndarray) -> None:
             continue
         fit = np.polyfit(steps[valid], series[valid, column], 1)
         series[valid, column] -= np.polyval(fit, steps[valid]).astype(series.dtype)
+    return series
 
 
 def coarsen_to(sst: xr.DataArray, degrees: float) -> xr.DataArray:

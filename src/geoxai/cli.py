@@ -83,6 +83,25 @@ def _composite(a):
                     a.subset, config=a.config)
 
 
+def _plot(a):
+    from geoxai import tasks
+
+    tasks.plot(a.kind, a.inputs, a.outputs, a.settings, class_index=a.class_index, case=a.case,
+               truth=a.truth or None, labels=a.labels)
+
+
+def _table(a):
+    from geoxai import tasks
+
+    tasks.accuracy_table(a.inputs[0], a.outputs[0])
+
+
+def _summary(a):
+    from geoxai import tasks
+
+    tasks.run_summary(a.config or {}, a.inputs, a.outputs[0])
+
+
 # step name → (handler, [(option, argparse kwargs)])
 STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
     "fetch": (_fetch, [
@@ -129,6 +148,16 @@ STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
         ("--anomalies", {"required": True}), ("--labels", {"required": True}),
         ("--output", {"required": True}), ("--subset", {"default": "all"}),
     ]),
+    "plot": (_plot, [
+        ("kind", {"choices": ["composites", "seed-agreement", "case-study", "training", "index"]}),
+        ("--inputs", {"nargs": "+", "required": True}), ("--outputs", {"nargs": "+", "required": True}),
+        ("--settings", {"type": _json, "default": {}}), ("--class-index", {"type": int, "default": None}),
+        ("--case", {"default": None}), ("--truth", {"default": ""}),
+        ("--labels", {"type": _json, "default": {}}),
+    ]),
+    "table": (_table, [("--inputs", {"nargs": 1, "required": True}), ("--outputs", {"nargs": 1, "required": True})]),
+    "summary": (_summary, [("--inputs", {"nargs": "+", "required": True}),
+                           ("--outputs", {"nargs": 1, "required": True})]),
 }
 
 #: Options every step accepts.

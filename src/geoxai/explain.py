@@ -18,8 +18,8 @@ Both explain each sample's winning logit: relevance starts at that logit's value
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -110,9 +110,7 @@ def _alpha_beta_step(alpha: float, beta: float) -> BackwardStep:
         centre = step.preactivation + step.bias
         activator_share = np.float32(alpha) * _safe_divide(relevance, 0.5 * (centre + magnitude))
         if beta:
-            inhibitor_share = np.float32(beta) * _safe_divide(
-                relevance, 0.5 * (centre - magnitude)
-            )
+            inhibitor_share = np.float32(beta) * _safe_divide(relevance, 0.5 * (centre - magnitude))
             signed_share = activator_share - inhibitor_share
             magnitude_share = activator_share + inhibitor_share
         else:

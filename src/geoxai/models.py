@@ -109,13 +109,13 @@ def build_model(n_features: int, n_classes: int = 2, settings: ModelSettings = M
     for position, (units, l2) in enumerate(zip(settings.hidden_units, settings.l2)):
         x = layers.Dense(
             units, activation="relu", kernel_initializer=settings.initializer,
-            kernel_regularizer=regularizers.l2(l2), bias_regularizer=regularizers.l2(l2),
+            kernel_regularizer=regularizers.l2(l2),
             name=hidden_layer_name(position),
         )(x)
     logits = layers.Dense(
         n_classes, activation=None, kernel_initializer=settings.initializer,
         kernel_regularizer=regularizers.l2(settings.l2[-1]),
-        bias_regularizer=regularizers.l2(settings.l2[-1]), name=LOGITS_LAYER,
+        name=LOGITS_LAYER,
     )(x)
     probabilities = layers.Activation("softmax", name=SOFTMAX_LAYER)(logits)
     return tf.keras.Model(inputs, probabilities, name="geoxai_classifier")

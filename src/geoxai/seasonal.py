@@ -368,8 +368,9 @@ def prepare_sst_anomalies(
     """Monthly POP SST (``nlat``/``nlon`` with ``TLAT``/``TLONG``[/``TAREA``] coordinates, or the
     arrays given explicitly) → the seasonal anomaly dataset of :func:`sst_anomaly_dataset`.
 
-    Seasonal means are formed on the native grid (a third of the months to regrid), regridded with
-    :func:`geoxai.regrid.regrid_to_regular`, then climatology and drift are removed.
+    Seasonal means are formed lazily on the native grid (a third of the months to regrid),
+    regridded with :func:`geoxai.regrid.regrid_to_regular` and loaded; then climatology and drift
+    are removed.
     """
     lat2d = lat2d if lat2d is not None else sst.coords.get("TLAT")
     lon2d = lon2d if lon2d is not None else sst.coords.get("TLONG")
@@ -380,7 +381,9 @@ def prepare_sst_anomalies(
             "pass lat2d/lon2d"
         )
     means = seasonal_means(sst, seasons)
-    regridded = regrid_to_regular(means, lat2d, lon2d, degrees, cell_area)
+    # The regridded seasonal means are small (e.g. 7,200 seasons x 2 degrees = 0.5 GB): hold them
+    # in memory once rather than recompute the whole chain for the mask and again for the values.
+    regridded = regrid_to_regular(means, lat2d, lon2d, degrees, cell_area).compute()
     anomalies = seasonal_anomalies(regridded, drift, window_years)
     dataset = sst_anomaly_dataset(anomalies)
     dataset.attrs.update({
@@ -389,6 +392,38 @@ def prepare_sst_anomalies(
         "drift_removal": drift if drift != "running_mean" else f"running_mean ({window_years} years)",
     })
     return dataset
+
+
+def prepare_land_targets(
+    trefht: xr.DataArray,
+    land: xr.DataArray,
+    lat_edges: Sequence[float] = DEFAULT_BOX_LATS,
+    lon_edges: Sequence[float] = DEFAULT_BOX_LONS,
+    land_threshold: float = 0.5,
+    seasons: Sequence[str] = STANDARD_SEASONS,
+    drift: str = "linear",
+    window_years: int = 30,
+) -> xr.DataArray:
+    """Monthly TREFHT (time, lat, lon) → seasonal land-box anomalies ``(time, box)``.
+
+    Box means are taken of the seasonal means first and the anomalies formed per box afterwards:
+    climatology and drift removal are linear with the same weights at every time, so this equals
+    :func:`land_box_targets` of :func:`seasonal_anomalies` (the tests check it) while only the
+    small ``(time, box)`` table is ever held in memory.
+    """
+    box_means = land_box_targets(
+        seasonal_means(trefht, seasons), land, lat_edges, lon_edges, land_threshold
+    ).compute()
+    attrs = dict(box_means.attrs)
+    targets = seasonal_anomalies(box_means, drift, window_years)
+    targets.attrs = {
+        **attrs,
+        "comment": "seasonal means; climatology of the run per season and box removed; "
+        + targets.attrs["comment"].split("; ", 1)[1],
+        "drift_removal": drift,
+    }
+    targets.name = "trefht_box_anomaly"
+    return targets
 
 
 def write_sst_anomalies(

@@ -13,7 +13,7 @@ rule enso_anomalies:
     params:
         sst_spec=json.dumps(config["enso"]["sst"]),
         settings=json.dumps(config["enso"]["anomalies"]),
-        config=CONFIG_JSON,
+        config=provenance_config("enso.sst", "enso.anomalies"),
     threads: 2
     resources:
         # One block of latitudes with the whole record, a few copies: bounded by the chunk size.

@@ -21,6 +21,7 @@ wildcard_constraints:
     class_index=r"\d+",
     lrp_rule=r"[a-z0-9_]+",
     target=r"[A-Za-z0-9_]+",
+    case=r"[A-Za-z0-9_-]+",
 
 
 def analysis_python():
@@ -42,6 +43,18 @@ GEOXAI = f"{analysis_python()} -m geoxai"
 CONFIG_JSON = json.dumps(config, sort_keys=True, default=str)
 
 
+def provenance_config(*keys):
+    """The config sections a step depends on, as JSON: recorded in its outputs, and (as a param)
+    the reason Snakemake reruns the step when one of them changes, and only then."""
+    chosen = {}
+    for key in keys:
+        value = config
+        for part in key.split("."):
+            value = value[part]
+        chosen[key] = value
+    return json.dumps(chosen, sort_keys=True, default=str)
+
+
 def class_names(app):
     return config[app]["labels"]["class_names"]
 
@@ -54,19 +67,37 @@ def seeds():
     return [int(seed) for seed in config["seeds"]]
 
 
+def data_inputs(wildcards=None):
+    """The downloaded (or generated) input files, for the provenance page of the report."""
+    return ["resources/enso/sst.nc", "resources/enso/index.txt"]
+
+
+def figure_files(stem):
+    return [f"{stem}.{fmt}" for fmt in ["png"] + [f for f in config["figures"]["formats"] if f != "png"]]
+
+
+def figure_targets(app, target, lrp_rules, case_studies=()):
+    """Every figure of one application and target."""
+    folder = f"results/{app}/figures/{target}"
+    classes = range(len(class_names(app)))
+    stems = [f"{folder}/training", f"{folder}/index"]
+    for lrp_rule in lrp_rules:
+        stems += [f"{folder}/{lrp_rule}_composites_class{c}" for c in classes]
+        stems += [f"{folder}/{lrp_rule}_agreement_class{c}" for c in classes]
+        stems += [f"{folder}/{lrp_rule}_case_{case}" for case in case_studies]
+    return [path for stem in stems for path in figure_files(stem)]
+
+
 def enso_targets():
-    app, target = "enso", "nino34"
+    app, target, lrp_rules = "enso", "nino34", config["explain"]["rules"]
     return [
         f"results/{app}/labels/{target}.csv",
         f"results/{app}/evaluation/{target}.csv",
-        *expand(
-            "results/{app}/composites/{target}/{lrp_rule}.nc",
-            app=app,
-            target=target,
-            lrp_rule=config["explain"]["rules"],
-        ),
+        f"results/{app}/report/{target}_accuracy.html",
+        *[f"results/{app}/composites/{target}/{r}.nc" for r in lrp_rules],
+        *figure_targets(app, target, lrp_rules, config["enso"].get("case_studies", [])),
     ]
 
 
 def all_targets():
-    return enso_targets()
+    return enso_targets() + ["results/report/run_summary.html"]

@@ -30,7 +30,7 @@ rule composite:
     params:
         subset=config["composite"]["samples"],
         class_names=class_names_json,
-        config=CONFIG_JSON,
+        config=provenance_config("seeds", "model", "training", "explain", "optimal_input", "composite"),
     resources:
         mem_mb=lambda wildcards, input: 1000 + 2 * int(input.size_mb),
         runtime=15,

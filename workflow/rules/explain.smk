@@ -17,7 +17,7 @@ rule relevance:
         backend=config["explain"]["backend"],
         epsilon=config["explain"]["epsilon"],
         class_names=class_names_json,
-        config=CONFIG_JSON,
+        config=provenance_config("model", "training", "explain"),
     threads: 1
     resources:
         mem_mb=training_memory_mb,
@@ -47,7 +47,7 @@ rule optimal_input:
     params:
         settings=json.dumps(config["optimal_input"]),
         class_names=class_names_json,
-        config=CONFIG_JSON,
+        config=provenance_config("model", "training", "optimal_input"),
     threads: 1
     resources:
         mem_mb=training_memory_mb,

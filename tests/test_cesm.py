@@ -1,0 +1,185 @@
+"""CESM access: anonymous S3 Zarr through a local S3 server, local Zarr, local NetCDF."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import cftime
+import numpy as np
+import pytest
+import xarray as xr
+from s3_server import local_s3_fixture  # noqa: F401
+
+from geoxai.cesm import fetch_cesm_variable, open_cesm_static, open_cesm_variable
+from geoxai.errors import GeoxaiError
+from geoxai.synthetic_cesm import generate_cesm_like
+
+SST_KEY = "ocn/monthly/cesmLE-CTRL-SST.zarr"
+FIRST_YEAR, N_YEARS = 400, 6
+NLAT, NLON = 4, 5
+
+
+def month_edges(first_year: int, n_months: int) -> np.ndarray:
+    return np.array(
+        [cftime.DatetimeNoLeap(first_year + k // 12, k % 12 + 1, 1, has_year_zero=True)
+         for k in range(n_months + 1)], dtype=object,
+    )
+
+
+def expected_values(first_year: int = FIRST_YEAR, n_months: int = 12 * N_YEARS) -> np.ndarray:
+    """Each month's field is its own "YYYYMM" number plus a spatial pattern: easy to recognize."""
+    months = np.arange(n_months)
+    code = (first_year + months // 12) * 100 + months % 12 + 1
+    pattern = np.arange(NLAT * NLON).reshape(NLAT, NLON) / 100.0
+    return (code[:, None, None] + pattern[None]).astype("float32")
+
+
+def cesm_sst_store(stamps: str = "end", bounds: bool = True, members: int = 1) -> xr.Dataset:
+    """An ocean store laid out like CESM's: SST(member_id, time, z_t, nlat, nlon), TLAT/TLONG/TAREA."""
+    n_months = 12 * N_YEARS
+    edges = month_edges(FIRST_YEAR, n_months)
+    stamp = {"end": edges[1:], "start": edges[:-1],
+             "middle": edges[:-1] + (edges[1:] - edges[:-1]) / 2}[stamps]
+    values = np.stack([expected_values() + 1000 * m for m in range(members)])[:, :, None]
+    lat = np.linspace(-60, 60, NLAT)[:, None] * np.ones(NLON)
+    lon = np.linspace(0, 300, NLON)[None, :] * np.ones((NLAT, 1))
+    dataset = xr.Dataset(
+        {"SST": (("member_id", "time", "z_t", "nlat", "nlon"), values,
+                 {"units": "degC", "long_name": "Potential Temperature"})},
+        coords={
+            "member_id": np.arange(1, members + 1),
+            "time": ("time", stamp, {"bounds": "time_bound"} if bounds else {}),
+            "z_t": ("z_t", [500.0]),
+            "TLAT": (("nlat", "nlon"), lat), "TLONG": (("nlat", "nlon"), lon),
+            "TAREA": (("nlat", "nlon"), np.ones((NLAT, NLON))),
+        },
+    )
+    if bounds:
+        dataset["time_bound"] = (("time", "d2"), np.stack([edges[:-1], edges[1:]], axis=1))
+        dataset["time_bound"].encoding = {"units": "days since 0000-01-01", "calendar": "noleap"}
+    dataset["time"].encoding = {"units": "days since 0000-01-01", "calendar": "noleap"}
+    dataset["SST"].encoding = {"chunks": (1, 12, 1, NLAT, NLON)}
+    return dataset
+
+
+@pytest.fixture(scope="module")
+def sst_url(local_s3) -> str:
+    return local_s3.write_store(cesm_sst_store(), SST_KEY)
+
+
+def test_s3_selection_reads_only_the_requested_years(local_s3, sst_url):
+    # Delete every chunk outside model years 0401-0402: if the selection needed any of them, zarr
+    # would fill it with NaN and the values would not match.
+    for chunk in (0, 3, 4, 5):
+        local_s3.delete(f"{SST_KEY}/SST/0.{chunk}.0.0.0")
+    sst = open_cesm_variable(sst_url, "SST", (401, 402), retries=1)
+    assert sst.chunks is not None  # lazy
+    assert sst.dims == ("time", "nlat", "nlon")
+    keys = list(sst["time_key"].values)
+    assert keys[0] == "0401-01" and keys[-1] == "0402-12" and len(keys) == 24
+    assert sst["time"].values[0] == cftime.DatetimeNoLeap(401, 1, 16, 12, has_year_zero=True)
+    np.testing.assert_array_equal(sst.values, expected_values()[12:36])
+    assert {"TLAT", "TLONG", "TAREA"} <= set(sst.coords)
+    assert sst.attrs["source_store"] == sst_url
+
+
+def test_s3_errors_name_the_problem(local_s3, sst_url):
+    with pytest.raises(GeoxaiError, match="has no variable 'TEMP'; it has: SST"):
+        open_cesm_variable(sst_url, "TEMP", (401, 401), retries=1)
+    with pytest.raises(GeoxaiError, match=r"covers 0400-01 \.\. 0405-12"):
+        open_cesm_variable(sst_url, "SST", (404, 406), retries=1)
+    with pytest.raises(GeoxaiError, match="no data at s3://ncar-cesm-lens/ocn/monthly/nothing.zarr"):
+        open_cesm_variable(local_s3.url("ocn/monthly/nothing.zarr"), "SST", (401, 401), retries=1)
+
+
+def test_unreachable_endpoint_is_retried_then_reported(monkeypatch):
+    import s3fs
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for name, value in {"AWS_ENDPOINT_URL_S3": closed, "AWS_ENDPOINT_URL": closed,
+                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    started = time.monotonic()
+    with pytest.raises(GeoxaiError) as error:
+        open_cesm_variable(f"s3://ncar-cesm-lens/{SST_KEY}", "SST", (401, 401), retries=2, backoff_s=0.5)
+    s3fs.S3FileSystem.clear_instance_cache()
+    message = str(error.value)
+    assert "could not reach s3://ncar-cesm-lens/ocn/monthly/cesmLE-CTRL-SST.zarr after 2 attempt" in message
+    assert f"AWS_ENDPOINT_URL_S3={closed}" in message
+    assert time.monotonic() - started >= 0.5  # the backoff was slept between the two attempts
+
+
+def test_fetch_writes_the_selection_with_grid_and_provenance(local_s3, sst_url, tmp_path):
+    destination = tmp_path / "sst.nc"
+    fetch_cesm_variable(sst_url, "SST", (401, 401), destination, config={"cesm": {"years": [401, 401]}},
+                        retries=1)
+    back = xr.open_dataset(destination)
+    assert back["SST"].dims == ("time", "nlat", "nlon")
+    np.testing.assert_array_equal(back["SST"].values, expected_values()[12:24])
+    assert list(back["time_key"].values) == [f"0401-{m:02d}" for m in range(1, 13)]
+    assert {"TLAT", "TLONG", "TAREA"} <= set(back.coords)
+    assert back.attrs["source_store"] == sst_url
+    assert back.attrs["source_variable"] == "SST" and back.attrs["source_years"] == "0401-0401"
+    assert "config_digest" in back.attrs
+    record = json.loads((tmp_path / "sst.nc.provenance.json").read_text())
+    assert record["url"] == sst_url and record["years"] == [401, 401]
+
+
+@pytest.mark.parametrize(
+    ("stamps", "bounds"), [("end", True), ("end", False), ("middle", False), ("start", True)]
+)
+def test_months_are_keyed_to_their_averaging_interval(tmp_path, stamps, bounds):
+    store = tmp_path / "sst.zarr"
+    cesm_sst_store(stamps, bounds).to_zarr(store, zarr_format=2, consolidated=True)
+    sst = open_cesm_variable(str(store), "SST", (402, 402))
+    assert list(sst["time_key"].values) == [f"0402-{m:02d}" for m in range(1, 13)]
+    np.testing.assert_array_equal(sst.values, expected_values()[24:36])
+
+
+def test_local_netcdf_files_and_a_grid_store(tmp_path):
+    dataset = cesm_sst_store().isel(member_id=0)
+    grid = dataset[["TLAT", "TLONG", "TAREA"]].reset_coords()
+    bare = dataset.drop_vars(["TLAT", "TLONG", "TAREA"])
+    bare.isel(time=slice(0, 36)).to_netcdf(tmp_path / "b.pop.h.SST.040001-040212.nc")
+    bare.isel(time=slice(36, None)).to_netcdf(tmp_path / "b.pop.h.SST.040301-040512.nc")
+    grid.to_zarr(tmp_path / "grid.zarr", zarr_format=2, consolidated=True)
+    pattern = str(tmp_path / "b.pop.h.SST.*.nc")
+    sst = open_cesm_variable(pattern, "SST", (402, 403))
+    np.testing.assert_array_equal(sst.values, expected_values()[24:48])
+    with pytest.raises(GeoxaiError, match="grid_store"):
+        fetch_cesm_variable(pattern, "SST", (402, 402), tmp_path / "no_grid.nc")
+    fetch_cesm_variable(pattern, "SST", (402, 402), tmp_path / "sst.nc", grid_store=str(tmp_path / "grid.zarr"))
+    back = xr.open_dataset(tmp_path / "sst.nc")
+    np.testing.assert_array_equal(back["TLAT"].values, grid["TLAT"].values)
+    assert back.attrs["source_grid_store"].endswith("grid.zarr")
+    with pytest.raises(GeoxaiError, match="no file or Zarr store matches"):
+        open_cesm_variable(str(tmp_path / "missing_*.nc"), "SST", (402, 402))
+
+
+def test_ensemble_members_must_be_chosen(tmp_path):
+    store = tmp_path / "members.zarr"
+    cesm_sst_store(members=3).to_zarr(store, zarr_format=2, consolidated=True)
+    with pytest.raises(GeoxaiError, match="holds 3 ensemble members"):
+        open_cesm_variable(str(store), "SST", (401, 401))
+    second = open_cesm_variable(str(store), "SST", (401, 401), member=2)
+    np.testing.assert_array_equal(second.values, expected_values()[12:24] + 1000)
+    with pytest.raises(GeoxaiError, match="no member_id 7"):
+        open_cesm_variable(str(store), "SST", (401, 401), member=7)
+
+
+def test_synthetic_stores_read_back_from_s3(local_s3, tmp_path):
+    settings = {"n_years": 3, "ocean_nlat": 20, "ocean_nlon": 24, "atm_dlat": 10.0, "atm_dlon": 10.0}
+    paths = generate_cesm_like(settings, tmp_path / "synthetic")
+    url = local_s3.upload_store(paths["trefht"], "atm/monthly/cesmLE-CTRL-TREFHT.zarr")
+    trefht = open_cesm_variable(url, "TREFHT", (401, 402), retries=1)
+    local = open_cesm_variable(paths["trefht"], "TREFHT", (401, 402))
+    assert trefht.dims == ("time", "lat", "lon") and trefht.attrs["units"] == "K"
+    np.testing.assert_array_equal(trefht.values, local.values)
+    grid_url = local_s3.upload_store(paths["landfrac"], "atm/static/grid.zarr")
+    landfrac = open_cesm_static(grid_url, "LANDFRAC", retries=1)
+    assert 0.0 < float(landfrac.mean()) < 1.0

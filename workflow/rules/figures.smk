@@ -1,0 +1,184 @@
+# Stage 7: figures, drawn offline from the NetCDF/JSON products. Every PNG goes into the report
+# (`snakemake --report results/report.html`); `figures.formats` adds vector copies (pdf, svg).
+
+
+def figure_outputs(stem, caption, category):
+    """The PNG (in the report) and any extra formats the config asks for."""
+    extra = [f for f in config["figures"]["formats"] if f != "png"]
+    return {
+        "png": report(
+            f"{stem}.png",
+            caption=f"../report/{caption}.rst",
+            category=category,
+            subcategory="{app} {target}",
+        ),
+        **{fmt: f"{stem}.{fmt}" for fmt in extra},
+    }
+
+
+FIGURES = "results/{app}/figures/{target}"
+
+
+def case_study_inputs(wildcards):
+    inputs = {
+        "anomalies": f"results/{wildcards.app}/anomalies.nc",
+        "relevance": expand(
+            "results/{app}/relevance/{target}/seed{seed}_{lrp_rule}.nc",
+            seed=seeds(),
+            **wildcards,
+        ),
+    }
+    if not wildcards.case[0].isdigit():
+        # a named case (e.g. strongest_eastern) is looked up in the synthetic source's truth file
+        inputs["truth"] = f"resources/{wildcards.app}/truth.nc"
+    return inputs
+
+
+rule figure_composites:
+    input:
+        "results/{app}/composites/{target}/{lrp_rule}.nc",
+    output:
+        **figure_outputs(
+            FIGURES + "/{lrp_rule}_composites_class{class_index}",
+            "composites",
+            "Composites",
+        ),
+    log:
+        "logs/{app}/figures/{target}_{lrp_rule}_composites_class{class_index}.log",
+    params:
+        settings=json.dumps(config["figures"]),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "{GEOXAI} plot composites --inputs {input:q} --outputs {output:q}"
+        " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule figure_seed_agreement:
+    input:
+        "results/{app}/composites/{target}/{lrp_rule}.nc",
+    output:
+        **figure_outputs(
+            FIGURES + "/{lrp_rule}_agreement_class{class_index}",
+            "seed_agreement",
+            "Agreement between seeds",
+        ),
+    log:
+        "logs/{app}/figures/{target}_{lrp_rule}_agreement_class{class_index}.log",
+    params:
+        settings=json.dumps(config["figures"]),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "{GEOXAI} plot seed-agreement --inputs {input:q} --outputs {output:q}"
+        " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule figure_case_study:
+    input:
+        unpack(case_study_inputs),
+    output:
+        **figure_outputs(FIGURES + "/{lrp_rule}_case_{case}", "case_study", "Case studies"),
+    log:
+        "logs/{app}/figures/{target}_{lrp_rule}_case_{case}.log",
+    params:
+        settings=json.dumps(config["figures"]),
+        truth=lambda wildcards, input: input.get("truth", ""),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "{GEOXAI} plot case-study --inputs {input.anomalies:q} {input.relevance:q}"
+        " --outputs {output:q} --case {wildcards.case:q} --truth {params.truth:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule figure_training:
+    input:
+        expand("results/{{app}}/models/{{target}}/seed{seed}.json", seed=config["seeds"]),
+    output:
+        **figure_outputs(FIGURES + "/training", "training", "Training"),
+    log:
+        "logs/{app}/figures/{target}_training.log",
+    params:
+        settings=json.dumps(config["figures"]),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "{GEOXAI} plot training --inputs {input:q} --outputs {output:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule figure_index:
+    input:
+        "results/{app}/labels/{target}.csv",
+    output:
+        **figure_outputs(FIGURES + "/index", "index", "Labels"),
+    log:
+        "logs/{app}/figures/{target}_index.log",
+    params:
+        settings=json.dumps(config["figures"]),
+        labels=lambda wildcards: json.dumps(config[wildcards.app]["labels"]),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "{GEOXAI} plot index --inputs {input:q} --outputs {output:q} --labels {params.labels:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule evaluation_table:
+    input:
+        "results/{app}/evaluation/{target}.csv",
+    output:
+        report(
+            "results/{app}/report/{target}_accuracy.html",
+            caption="../report/accuracy.rst",
+            category="Accuracy",
+            subcategory="{app} {target}",
+        ),
+    log:
+        "logs/{app}/report/{target}_accuracy.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "{GEOXAI} table --inputs {input:q} --outputs {output:q} > {log:q} 2>&1"
+
+
+rule run_summary:
+    input:
+        data_inputs,
+    output:
+        report(
+            "results/report/run_summary.html",
+            caption="../report/run_summary.rst",
+            category="Provenance",
+        ),
+    log:
+        "logs/report/run_summary.log",
+    params:
+        config=CONFIG_JSON,
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "{GEOXAI} summary --inputs {input:q} --outputs {output:q} --config {params.config:q}"
+        " > {log:q} 2>&1"
