@@ -64,10 +64,15 @@ class LocalS3:
         return s3fs.S3FileSystem(anon=False, **PUBLIC_READ)
 
     def write_store(self, dataset: xr.Dataset, key: str) -> str:
-        """Write ``dataset`` as a consolidated Zarr v2 store at ``key``, public-read; return its URL."""
+        """Write ``dataset`` as a consolidated Zarr v2 store at ``key``, public-read; return URL."""
         url = self.url(key)
-        dataset.to_zarr(url, mode="w", zarr_format=2, consolidated=True,
-                        storage_options={"anon": False, **PUBLIC_READ})
+        dataset.to_zarr(
+            url,
+            mode="w",
+            zarr_format=2,
+            consolidated=True,
+            storage_options={"anon": False, **PUBLIC_READ},
+        )
         _clear_s3fs_cache()
         return url
 

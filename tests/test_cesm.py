@@ -23,8 +23,11 @@ NLAT, NLON = 4, 5
 
 def month_edges(first_year: int, n_months: int) -> np.ndarray:
     return np.array(
-        [cftime.DatetimeNoLeap(first_year + k // 12, k % 12 + 1, 1, has_year_zero=True)
-         for k in range(n_months + 1)], dtype=object,
+        [
+            cftime.DatetimeNoLeap(first_year + k // 12, k % 12 + 1, 1, has_year_zero=True)
+            for k in range(n_months + 1)
+        ],
+        dtype=object,
     )
 
 
@@ -37,22 +40,31 @@ def expected_values(first_year: int = FIRST_YEAR, n_months: int = 12 * N_YEARS) 
 
 
 def cesm_sst_store(stamps: str = "end", bounds: bool = True, members: int = 1) -> xr.Dataset:
-    """An ocean store laid out like CESM's: SST(member_id, time, z_t, nlat, nlon), TLAT/TLONG/TAREA."""
+    """An ocean store laid out like CESM's: SST(member_id, time, z_t, nlat, nlon) + POP grid."""
     n_months = 12 * N_YEARS
     edges = month_edges(FIRST_YEAR, n_months)
-    stamp = {"end": edges[1:], "start": edges[:-1],
-             "middle": edges[:-1] + (edges[1:] - edges[:-1]) / 2}[stamps]
+    stamp = {
+        "end": edges[1:],
+        "start": edges[:-1],
+        "middle": edges[:-1] + (edges[1:] - edges[:-1]) / 2,
+    }[stamps]
     values = np.stack([expected_values() + 1000 * m for m in range(members)])[:, :, None]
     lat = np.linspace(-60, 60, NLAT)[:, None] * np.ones(NLON)
     lon = np.linspace(0, 300, NLON)[None, :] * np.ones((NLAT, 1))
     dataset = xr.Dataset(
-        {"SST": (("member_id", "time", "z_t", "nlat", "nlon"), values,
-                 {"units": "degC", "long_name": "Potential Temperature"})},
+        {
+            "SST": (
+                ("member_id", "time", "z_t", "nlat", "nlon"),
+                values,
+                {"units": "degC", "long_name": "Potential Temperature"},
+            )
+        },
         coords={
             "member_id": np.arange(1, members + 1),
             "time": ("time", stamp, {"bounds": "time_bound"} if bounds else {}),
             "z_t": ("z_t", [500.0]),
-            "TLAT": (("nlat", "nlon"), lat), "TLONG": (("nlat", "nlon"), lon),
+            "TLAT": (("nlat", "nlon"), lat),
+            "TLONG": (("nlat", "nlon"), lon),
             "TAREA": (("nlat", "nlon"), np.ones((NLAT, NLON))),
         },
     )
@@ -83,6 +95,8 @@ def test_s3_selection_reads_only_the_requested_years(local_s3, sst_url):
     np.testing.assert_array_equal(sst.values, expected_values()[12:36])
     assert {"TLAT", "TLONG", "TAREA"} <= set(sst.coords)
     assert sst.attrs["source_store"] == sst_url
+    deleted = open_cesm_variable(sst_url, "SST", (400, 400), retries=1)
+    assert np.isnan(deleted.values).all()  # the deletion took effect: those years are gone
 
 
 def test_s3_errors_name_the_problem(local_s3, sst_url):
@@ -90,7 +104,9 @@ def test_s3_errors_name_the_problem(local_s3, sst_url):
         open_cesm_variable(sst_url, "TEMP", (401, 401), retries=1)
     with pytest.raises(GeoxaiError, match=r"covers 0400-01 \.\. 0405-12"):
         open_cesm_variable(sst_url, "SST", (404, 406), retries=1)
-    with pytest.raises(GeoxaiError, match="no data at s3://ncar-cesm-lens/ocn/monthly/nothing.zarr"):
+    with pytest.raises(
+        GeoxaiError, match=r"no data at s3://ncar-cesm-lens/ocn/monthly/nothing\.zarr"
+    ):
         open_cesm_variable(local_s3.url("ocn/monthly/nothing.zarr"), "SST", (401, 401), retries=1)
 
 
@@ -100,24 +116,33 @@ def test_unreachable_endpoint_is_retried_then_reported(monkeypatch):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    for name, value in {"AWS_ENDPOINT_URL_S3": closed, "AWS_ENDPOINT_URL": closed,
-                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
+    for name, value in {
+        "AWS_ENDPOINT_URL_S3": closed,
+        "AWS_ENDPOINT_URL": closed,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
         monkeypatch.setenv(name, value)
     s3fs.S3FileSystem.clear_instance_cache()
     started = time.monotonic()
     with pytest.raises(GeoxaiError) as error:
-        open_cesm_variable(f"s3://ncar-cesm-lens/{SST_KEY}", "SST", (401, 401), retries=2, backoff_s=0.5)
+        open_cesm_variable(
+            f"s3://ncar-cesm-lens/{SST_KEY}", "SST", (401, 401), retries=2, backoff_s=0.5
+        )
     s3fs.S3FileSystem.clear_instance_cache()
     message = str(error.value)
-    assert "could not reach s3://ncar-cesm-lens/ocn/monthly/cesmLE-CTRL-SST.zarr after 2 attempt" in message
+    assert (
+        "could not reach s3://ncar-cesm-lens/ocn/monthly/cesmLE-CTRL-SST.zarr after 2 attempt"
+        in message
+    )
     assert f"AWS_ENDPOINT_URL_S3={closed}" in message
     assert time.monotonic() - started >= 0.5  # the backoff was slept between the two attempts
 
 
 def test_fetch_writes_the_selection_with_grid_and_provenance(local_s3, sst_url, tmp_path):
     destination = tmp_path / "sst.nc"
-    fetch_cesm_variable(sst_url, "SST", (401, 401), destination, config={"cesm": {"years": [401, 401]}},
-                        retries=1)
+    fetch_cesm_variable(
+        sst_url, "SST", (401, 401), destination, config={"cesm": {"years": [401, 401]}}, retries=1
+    )
     back = xr.open_dataset(destination)
     assert back["SST"].dims == ("time", "nlat", "nlon")
     np.testing.assert_array_equal(back["SST"].values, expected_values()[12:24])
@@ -153,7 +178,9 @@ def test_local_netcdf_files_and_a_grid_store(tmp_path):
     np.testing.assert_array_equal(sst.values, expected_values()[24:48])
     with pytest.raises(GeoxaiError, match="grid_store"):
         fetch_cesm_variable(pattern, "SST", (402, 402), tmp_path / "no_grid.nc")
-    fetch_cesm_variable(pattern, "SST", (402, 402), tmp_path / "sst.nc", grid_store=str(tmp_path / "grid.zarr"))
+    fetch_cesm_variable(
+        pattern, "SST", (402, 402), tmp_path / "sst.nc", grid_store=str(tmp_path / "grid.zarr")
+    )
     back = xr.open_dataset(tmp_path / "sst.nc")
     np.testing.assert_array_equal(back["TLAT"].values, grid["TLAT"].values)
     assert back.attrs["source_grid_store"].endswith("grid.zarr")
@@ -173,7 +200,13 @@ def test_ensemble_members_must_be_chosen(tmp_path):
 
 
 def test_synthetic_stores_read_back_from_s3(local_s3, tmp_path):
-    settings = {"n_years": 3, "ocean_nlat": 20, "ocean_nlon": 24, "atm_dlat": 10.0, "atm_dlon": 10.0}
+    settings = {
+        "n_years": 3,
+        "ocean_nlat": 20,
+        "ocean_nlon": 24,
+        "atm_dlat": 10.0,
+        "atm_dlon": 10.0,
+    }
     paths = generate_cesm_like(settings, tmp_path / "synthetic")
     url = local_s3.upload_store(paths["trefht"], "atm/monthly/cesmLE-CTRL-TREFHT.zarr")
     trefht = open_cesm_variable(url, "TREFHT", (401, 402), retries=1)

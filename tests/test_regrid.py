@@ -12,9 +12,11 @@ from geoxai.synthetic_cesm import EARTH_RADIUS_CM, pop_like_grid, synthetic_land
 
 DEGREES = 2.0
 #: Mean value theorem: |f(p) - f(centre)| <= max|df/dlat| * dlat + max|df/dlon| * dlon with both
-#: offsets at most half a cell; for cos(lat) sin(2 lon) the derivatives are at most 1 and 2 per radian.
+#: offsets at most half a cell; for cos(lat) sin(2 lon) the derivatives are at most 1 and 2
+#: per radian.
 ERROR_BOUND = np.deg2rad(DEGREES / 2) * (1.0 + 2.0)
-#: Measured RMS error is 0.0027 on this grid; averaging many source cells keeps it far below the bound.
+#: Measured RMS error is 0.0027 on this grid: averaging many source cells keeps it far below
+#: the bound.
 RMS_BOUND = 0.005
 
 
@@ -55,7 +57,11 @@ def test_smooth_field_error_is_bounded(grid):
 
 
 def test_global_area_mean_is_conserved(grid):
-    values = 10 + 5 * np.sin(np.deg2rad(grid["TLAT"].values)) + analytic(grid["TLAT"], grid["TLONG"]).values
+    values = (
+        10
+        + 5 * np.sin(np.deg2rad(grid["TLAT"].values))
+        + analytic(grid["TLAT"], grid["TLONG"]).values
+    )
     field = xr.DataArray(values, dims=("nlat", "nlon"))
     result = regrid_to_regular(field, grid["TLAT"], grid["TLONG"], DEGREES, grid["TAREA"]).values
     lat, _ = regular_grid(DEGREES)
@@ -75,7 +81,9 @@ def test_land_does_not_leak(grid):
     field = xr.DataArray(np.where(land, np.nan, ocean_values), dims=("nlat", "nlon"))
     result = regrid_to_regular(field, grid["TLAT"], grid["TLONG"], DEGREES, grid["TAREA"]).values
     # A huge land value would dominate any cell it leaked into; NaN must simply be left out.
-    matrix = bin_average_matrix(grid["TLAT"].values, grid["TLONG"].values, DEGREES, grid["TAREA"].values)
+    matrix = bin_average_matrix(
+        grid["TLAT"].values, grid["TLONG"].values, DEGREES, grid["TAREA"].values
+    )
     ocean_sources = (matrix @ (~land).ravel().astype(float)).reshape(result.shape)
     any_sources = (matrix @ np.ones(land.size)).reshape(result.shape)
     assert np.all(np.isfinite(result[ocean_sources > 0]))
@@ -110,8 +118,9 @@ def test_lazy_time_series_matches_eager_and_weights_matter(grid):
     values = rng.normal(size=(5, *grid["TLAT"].shape)).astype("float32")
     field = xr.DataArray(values, dims=("time", "nlat", "nlon"), coords={"time": np.arange(5)})
     eager = regrid_to_regular(field, grid["TLAT"], grid["TLONG"], 4.0, grid["TAREA"])
-    lazy = regrid_to_regular(field.chunk({"time": 2, "nlat": 60}), grid["TLAT"], grid["TLONG"], 4.0,
-                             grid["TAREA"])
+    lazy = regrid_to_regular(
+        field.chunk({"time": 2, "nlat": 60}), grid["TLAT"], grid["TLONG"], 4.0, grid["TAREA"]
+    )
     assert lazy.chunks is not None
     assert lazy.dtype == np.float32
     np.testing.assert_allclose(lazy.values, eager.values, rtol=1e-6)

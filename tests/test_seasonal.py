@@ -24,13 +24,17 @@ from geoxai.synthetic_cesm import pop_like_grid, synthetic_land
 NOLEAP_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 
-def monthly(values: np.ndarray, first_year: int, calendar: str = "noleap", dims=("x",)) -> xr.DataArray:
+def monthly(
+    values: np.ndarray, first_year: int, calendar: str = "noleap", dims=("x",)
+) -> xr.DataArray:
     """A monthly series stamped mid-month from January of ``first_year``."""
     times = []
     for k in range(values.shape[0]):
         year, month = divmod(k, 12)
         if calendar == "noleap":
-            times.append(cftime.DatetimeNoLeap(first_year + year, month + 1, 15, has_year_zero=True))
+            times.append(
+                cftime.DatetimeNoLeap(first_year + year, month + 1, 15, has_year_zero=True)
+            )
         else:
             times.append(np.datetime64(f"{first_year + year:04d}-{month + 1:02d}-15"))
     time = np.array(times, dtype=object if calendar == "noleap" else "datetime64[ns]")
@@ -117,8 +121,13 @@ def test_running_mean_and_no_drift_options():
     running = seasonal_anomalies(seasonal, drift="running_mean", window_years=11)
     djf_running = running.isel(time=np.flatnonzero(running["season"].values == "DJF"))
     djf_seasonal = seasonal.isel(time=np.flatnonzero(seasonal["season"].values == "DJF"))
-    expected = djf_seasonal.values[:, 0] - pd.Series(djf_seasonal.values[:, 0]).rolling(
-        11, center=True, min_periods=6).mean().to_numpy()
+    expected = (
+        djf_seasonal.values[:, 0]
+        - pd.Series(djf_seasonal.values[:, 0])
+        .rolling(11, center=True, min_periods=6)
+        .mean()
+        .to_numpy()
+    )
     np.testing.assert_allclose(djf_running.values[:, 0], expected, atol=1e-9)
     with pytest.raises(GeoxaiError, match="drift="):
         seasonal_anomalies(seasonal, drift="quadratic")
@@ -141,9 +150,14 @@ def test_land_box_targets_weight_land_area():
     rng = np.random.default_rng(3)
     values = rng.normal(size=(5, lat.size, lon.size))
     anomaly = xr.DataArray(
-        values, dims=("time", "lat", "lon"),
-        coords={"time": np.arange(5), "lat": lat, "lon": lon,
-                "time_key": ("time", [f"0400-{m:02d}" for m in (1, 4, 7, 10, 12)])},
+        values,
+        dims=("time", "lat", "lon"),
+        coords={
+            "time": np.arange(5),
+            "lat": lat,
+            "lon": lon,
+            "time_key": ("time", [f"0400-{m:02d}" for m in (1, 4, 7, 10, 12)]),
+        },
         attrs={"units": "K"},
     )
     landfrac = xr.DataArray(land, dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
@@ -166,8 +180,11 @@ def test_prepare_land_targets_equals_anomalies_then_boxes():
     rng = np.random.default_rng(4)
     values = 280 + rng.normal(size=(12 * 12, lat.size, lon.size))
     trefht = monthly(values, 400, dims=("lat", "lon")).assign_coords(lat=lat, lon=lon)
-    landfrac = xr.DataArray(synthetic_land(lat[:, None], lon[None, :]).astype(float),
-                            dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+    landfrac = xr.DataArray(
+        synthetic_land(lat[:, None], lon[None, :]).astype(float),
+        dims=("lat", "lon"),
+        coords={"lat": lat, "lon": lon},
+    )
     direct = land_box_targets(seasonal_anomalies(seasonal_means(trefht)), landfrac)
     boxes_first = prepare_land_targets(trefht, landfrac)
     assert direct.sizes["box"] > 20
@@ -180,13 +197,17 @@ def test_lead_labels_look_ahead_and_split_chronologically():
     values = np.sin(np.arange(40) * 1.3) + 0.1
     keep = [i for i in range(40) if i != 10]  # one season missing
     targets = xr.DataArray(
-        np.stack([values, -values], axis=1)[keep], dims=("time", "box"),
-        coords={"box": ["lat30_lon250", "lat40_lon260"], "time_key": ("time", np.array(keys)[keep])},
+        np.stack([values, -values], axis=1)[keep],
+        dims=("time", "box"),
+        coords={
+            "box": ["lat30_lon250", "lat40_lon260"],
+            "time_key": ("time", np.array(keys)[keep]),
+        },
     )
     tables = lead_labels(targets, lead=2, train_fraction=0.8)
     table = tables["lat30_lon250"]
     assert list(table.columns) == ["time", "index", "label", "split", "persistence"]
-    lookup = dict(zip(keys, values))
+    lookup = dict(zip(keys, values, strict=True))
     for row in table.itertuples():
         later = keys[keys.index(row.time) + 2]
         assert row.index == pytest.approx(lookup[later])
@@ -206,9 +227,14 @@ def test_sst_anomaly_dataset_matches_the_enso_format(tmp_path):
     values = np.ones((4, 3, 3), dtype="float64")
     values[:, 0, 0] = np.nan
     anomalies = xr.DataArray(
-        values, dims=("time", "lat", "lon"),
-        coords={"time": np.arange(4), "lat": lat, "lon": lon,
-                "time_key": ("time", ["0400-01", "0400-04", "0400-07", "0400-10"])},
+        values,
+        dims=("time", "lat", "lon"),
+        coords={
+            "time": np.arange(4),
+            "lat": lat,
+            "lon": lon,
+            "time_key": ("time", ["0400-01", "0400-04", "0400-07", "0400-10"]),
+        },
     )
     dataset = sst_anomaly_dataset(anomalies)
     assert dataset["sst_anomaly"].dtype == np.float32
@@ -233,9 +259,11 @@ def test_prepare_sst_anomalies_from_a_pop_like_field():
     rng = np.random.default_rng(5)
     values = rng.normal(size=(12 * 6, *land.shape)) + 20
     values[:, land] = np.nan
-    sst = monthly(values, 400, dims=("nlat", "nlon")).assign_coords(
-        TLAT=grid["TLAT"], TLONG=grid["TLONG"], TAREA=grid["TAREA"]
-    ).chunk({"time": 12})
+    sst = (
+        monthly(values, 400, dims=("nlat", "nlon"))
+        .assign_coords(TLAT=grid["TLAT"], TLONG=grid["TLONG"], TAREA=grid["TAREA"])
+        .chunk({"time": 12})
+    )
     dataset = prepare_sst_anomalies(sst, degrees=10.0)
     assert dataset["sst_anomaly"].dims == ("time", "lat", "lon")
     assert dataset.sizes["lat"] == 18 and dataset.sizes["lon"] == 36

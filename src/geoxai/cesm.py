@@ -17,6 +17,7 @@ else each month is re-stamped at the middle of its averaging interval:
   before the stamp), ``"start"`` or ``"middle"`` (the stamp's own month); ``"auto"`` takes
   stamps that all fall on the first of a month at midnight as CESM's end-of-month stamps and any
   other stamps as lying inside their month (the AWS CESM1-LE stores, re-stamped mid-month).
+  An explicit ``month_stamp`` other than ``"auto"`` overrides the bounds.
 
 The returned series carries the re-stamped ``time`` and a ``time_key`` coordinate ("YYYY-MM").
 """
@@ -36,6 +37,7 @@ import xarray as xr
 
 from geoxai.errors import GeoxaiError
 from geoxai.provenance import write_json_atomic, write_netcdf_atomic
+from geoxai.sources import month_keys
 
 T = TypeVar("T")
 
@@ -51,7 +53,7 @@ def _is_remote(store: str) -> bool:
 
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
-    """Exception types that mean "the server could not be reached", from whichever libraries exist."""
+    """Exception types meaning "the server could not be reached", from the libraries present."""
     errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
     try:
         import botocore.exceptions
@@ -81,7 +83,9 @@ def _endpoint_hint() -> str:
     )
 
 
-def with_retries(action: Callable[[], T], store: str, retries: int = 3, backoff_s: float = 1.0) -> T:
+def with_retries(
+    action: Callable[[], T], store: str, retries: int = 3, backoff_s: float = 1.0
+) -> T:
     """Run ``action``; retry connection failures with exponential backoff, then raise GeoxaiError.
 
     A store that does not exist or refuses access is reported at once: retrying cannot fix it.
@@ -124,7 +128,9 @@ def _local_files(store: str) -> list[str]:
 
 
 def open_store(
-    store: str, storage_options: dict[str, Any] | None = None, retries: int = 3,
+    store: str,
+    storage_options: dict[str, Any] | None = None,
+    retries: int = 3,
     backoff_s: float = 1.0,
 ) -> xr.Dataset:
     """Open a remote or local Zarr store, or local NetCDF file(s), lazily."""
@@ -133,17 +139,28 @@ def open_store(
         options = {"anon": True, **(storage_options or {})}
         return with_retries(
             lambda: xr.open_zarr(store, storage_options=options, consolidated=True),
-            store, retries, backoff_s,
+            store,
+            retries,
+            backoff_s,
         )
     files = _local_files(store)
-    if len(files) == 1 and (files[0].rstrip("/").endswith(".zarr") or Path(files[0], ".zgroup").exists()):
-        return with_retries(lambda: xr.open_zarr(files[0], consolidated=None), store, retries, backoff_s)
+    if len(files) == 1 and (
+        files[0].rstrip("/").endswith(".zarr") or Path(files[0], ".zgroup").exists()
+    ):
+        return with_retries(
+            lambda: xr.open_zarr(files[0], consolidated=None), store, retries, backoff_s
+        )
     try:
         if len(files) == 1:
             return xr.open_dataset(files[0], chunks={})
         return xr.open_mfdataset(
-            files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override",
-            chunks={}, join="outer",
+            files,
+            combine="by_coords",
+            data_vars="minimal",
+            coords="minimal",
+            compat="override",
+            chunks={},
+            join="outer",
         )
     except (OSError, ValueError) as error:
         raise GeoxaiError(f"cannot read {store} as NetCDF ({error}): check the file(s)") from error
@@ -173,7 +190,9 @@ def _decoded_bounds(bounds: xr.DataArray, time: xr.DataArray) -> np.ndarray:
     return values
 
 
-def month_midpoints(dataset: xr.Dataset, time_name: str = "time", month_stamp: str = "auto") -> tuple[np.ndarray, str]:
+def month_midpoints(
+    dataset: xr.Dataset, time_name: str = "time", month_stamp: str = "auto"
+) -> tuple[np.ndarray, str]:
     """Middle of each monthly averaging interval, and a sentence saying how it was found."""
     if month_stamp not in MONTH_STAMPS:
         raise GeoxaiError(f"month_stamp={month_stamp!r}: use one of {', '.join(MONTH_STAMPS)}")
@@ -193,17 +212,15 @@ def month_midpoints(dataset: xr.Dataset, time_name: str = "time", month_stamp: s
     if month_stamp == "end":
         # A stamp at the first of a month closes the previous month: step back half a month.
         return values - _dt.timedelta(days=15), (
-            "time stamps taken as CESM end-of-interval stamps; each month re-stamped 15 days earlier"
+            "time stamps taken as CESM end-of-interval stamps; months re-stamped 15 days earlier"
         )
     if month_stamp == "start":
         return values + _dt.timedelta(days=15), "time stamps taken as month starts"
     return values, "time stamps taken as lying inside their month"
 
 
-def _month_keys(times: np.ndarray | xr.DataArray) -> np.ndarray:
-    array = xr.DataArray(np.asarray(times), dims="time")
-    years, months = array.dt.year.values, array.dt.month.values
-    return np.array([f"{int(y):04d}-{int(m):02d}" for y, m in zip(years, months)])
+def _month_keys(times: np.ndarray) -> np.ndarray:
+    return month_keys(xr.DataArray(np.asarray(times), dims="time"))
 
 
 def _squeeze_extra_dims(field: xr.DataArray, store: str, member: Any | None) -> xr.DataArray:
@@ -211,7 +228,8 @@ def _squeeze_extra_dims(field: xr.DataArray, store: str, member: Any | None) -> 
         if member is not None:
             if member not in field["member_id"].values:
                 raise GeoxaiError(
-                    f"{store} has no member_id {member!r}; it has {field['member_id'].values.tolist()}"
+                    f"{store} has no member_id {member!r}; it has "
+                    f"{field['member_id'].values.tolist()}"
                 )
             field = field.sel(member_id=member)
         elif field.sizes["member_id"] == 1:
@@ -264,7 +282,8 @@ def open_cesm_variable(
     wanted = (keys >= f"{first:04d}-01") & (keys <= f"{last:04d}-12")
     if wanted.sum() != 12 * (last - first + 1):
         raise GeoxaiError(
-            f"{store} covers {keys[0]} .. {keys[-1]} ({variable}); the years {first:04d}..{last:04d} "
+            f"{store} covers {keys[0]} .. {keys[-1]} ({variable}); the years "
+            f"{first:04d}..{last:04d} "
             f"asked for are not all inside it: choose years within that range"
         )
     index = np.flatnonzero(wanted)
@@ -282,8 +301,12 @@ def open_cesm_variable(
 
 
 def open_cesm_static(
-    store: str, variable: str, storage_options: dict[str, Any] | None = None, *,
-    retries: int = 3, backoff_s: float = 1.0,
+    store: str,
+    variable: str,
+    storage_options: dict[str, Any] | None = None,
+    *,
+    retries: int = 3,
+    backoff_s: float = 1.0,
 ) -> xr.DataArray:
     """A time-invariant field (e.g. ``LANDFRAC``, ``TAREA``) from a store, loaded into memory."""
     dataset = open_store(store, storage_options, retries, backoff_s)
@@ -307,7 +330,8 @@ def attach_pop_grid(field: xr.DataArray, grid: xr.Dataset | None, store: str) ->
             field = field.assign_coords({name: grid[name].load()})
     if "TLAT" not in field.coords or "TLONG" not in field.coords:
         raise GeoxaiError(
-            f"{store}: the ocean field has no TLAT/TLONG cell centres, which regridding needs: give "
+            f"{store}: the ocean field has no TLAT/TLONG cell centres, which regridding needs: "
+            "give "
             "the grid store (CESM on AWS: s3://ncar-cesm-lens/ocn/static/grid.zarr) as grid_store"
         )
     return field
@@ -335,8 +359,14 @@ def fetch_cesm_variable(
     ``<destination>.provenance.json``.
     """
     field = open_cesm_variable(
-        store, variable, years, storage_options, member=member, month_stamp=month_stamp,
-        retries=retries, backoff_s=backoff_s,
+        store,
+        variable,
+        years,
+        storage_options,
+        member=member,
+        month_stamp=month_stamp,
+        retries=retries,
+        backoff_s=backoff_s,
     )
     if {"nlat", "nlon"} <= set(field.dims):
         grid = open_store(grid_store, storage_options, retries, backoff_s) if grid_store else None
@@ -355,11 +385,18 @@ def fetch_cesm_variable(
     }
     with_retries(
         lambda: write_netcdf_atomic(dataset, destination, config=config, **provenance),
-        store, retries, backoff_s,
+        store,
+        retries,
+        backoff_s,
     )
     write_json_atomic(
         f"{destination}.provenance.json",
-        {"url": str(store), "variable": variable, "years": [int(years[0]), int(years[1])],
-         "grid_store": grid_store, "retrieved": _dt.datetime.now(_dt.timezone.utc).isoformat()},
+        {
+            "url": str(store),
+            "variable": variable,
+            "years": [int(years[0]), int(years[1])],
+            "grid_store": grid_store,
+            "retrieved": _dt.datetime.now(_dt.UTC).isoformat(),
+        },
     )
     return destination

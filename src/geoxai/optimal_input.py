@@ -9,8 +9,8 @@ The loss gradient has a closed form for the dense ReLU network, :func:`loss_and_
 at every step: the gradient with respect to the input is ``W1 @ g + 2λx`` (W1 the first kernel,
 g the gradient at the first layer's preactivation), so every iterate stays of the form
 ``x_t = a_t * start + W1 @ c_t``. The loop updates the scalar ``a_t`` and the 8 numbers ``c_t``
-with the Gram matrix ``W1ᵀW1``; that is the same gradient descent, exactly in exact arithmetic
-(float64 here), at a cost per step independent of the map size.
+with the Gram matrix ``W1ᵀW1``: the same iterates as plain gradient descent (identical in exact
+arithmetic, computed in float64), at a cost per step independent of the map size.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ class OptimalInput:
     input: np.ndarray  # (features,) float32, not normalised
     target_class: int
     probability: float  # softmax probability of the target class at ``input``
-    probability_history: (
-        np.ndarray
-    )  # target probability at steps 0, record_every, 2*record_every...
+    # target probability at steps 0, record_every, 2 * record_every, ... (start included)
+    probability_history: np.ndarray
     steps: int
     step_size: float
     l2_penalty: float
@@ -70,7 +69,9 @@ def loss_and_gradient(
     first_kernel, first_bias = weights[0]
     preactivations, logits = _hidden_forward(weights, x @ first_kernel + first_bias)
     probabilities = _softmax(logits)
-    loss = -np.log(probabilities[target_class]) + l2_penalty * np.sum(x * x)
+    largest = logits.max()
+    cross_entropy = largest + np.log(np.exp(logits - largest).sum()) - logits[target_class]
+    loss = cross_entropy + l2_penalty * np.sum(x * x)
     logits_gradient = probabilities.copy()
     logits_gradient[target_class] -= 1.0
     first_gradient = _gradient_at_first_preactivation(weights, preactivations, logits_gradient)

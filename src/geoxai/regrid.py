@@ -59,7 +59,8 @@ def bin_average_matrix(
     lat = np.asarray(lat2d, dtype=np.float64).ravel()
     lon = np.mod(np.asarray(lon2d, dtype=np.float64).ravel(), 360.0)
     area = (
-        np.cos(np.deg2rad(lat)) if weights is None
+        np.cos(np.deg2rad(lat))
+        if weights is None
         else np.asarray(weights, dtype=np.float64).ravel()
     )
     usable = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(area) & (area > 0)
@@ -101,11 +102,16 @@ def regrid_to_regular(
     """
     lat_values = np.asarray(lat2d, dtype=np.float64)
     lon_values = np.asarray(lon2d, dtype=np.float64)
-    if field.ndim < 2 or lat_values.shape != field.shape[-2:] or lon_values.shape != lat_values.shape:
+    if (
+        field.ndim < 2
+        or lat_values.shape != field.shape[-2:]
+        or lon_values.shape != lat_values.shape
+    ):
         raise GeoxaiError(
             f"cannot regrid {field.name!r}: its last two dimensions {field.dims[-2:]} have shape "
-            f"{field.shape[-2:]} but the latitude/longitude arrays have shape {lat_values.shape} and "
-            f"{lon_values.shape}; pass the 2-D cell centres of the field's own grid (POP: TLAT, TLONG)"
+            f"{field.shape[-2:]} but the latitude/longitude arrays have shape {lat_values.shape} "
+            f"and {lon_values.shape}; pass the 2-D cell centres of the field's own grid "
+            "(POP: TLAT, TLONG)"
         )
     weight_values = None if weights is None else np.asarray(weights, dtype=np.float64)
     if weight_values is not None and weight_values.shape != lat_values.shape:
@@ -120,16 +126,17 @@ def regrid_to_regular(
         field = field.chunk({y_dim: -1, x_dim: -1})
     dtype = field.dtype if np.issubdtype(field.dtype, np.floating) else np.dtype("float64")
     regridded = xr.apply_ufunc(
-        _bin_average, field,
-        input_core_dims=[[y_dim, x_dim]], output_core_dims=[["lat", "lon"]],
+        _bin_average,
+        field,
+        input_core_dims=[[y_dim, x_dim]],
+        output_core_dims=[["lat", "lon"]],
         kwargs={"matrix": matrix, "shape": (lat.size, lon.size)},
-        dask="parallelized", output_dtypes=[dtype],
+        dask="parallelized",
+        output_dtypes=[dtype],
         dask_gufunc_kwargs={"output_sizes": {"lat": lat.size, "lon": lon.size}},
         keep_attrs=True,
     )
-    regridded = regridded.assign_coords(
-        lat=("lat", lat, LAT_ATTRS), lon=("lon", lon, LON_ATTRS)
-    )
+    regridded = regridded.assign_coords(lat=("lat", lat, LAT_ATTRS), lon=("lon", lon, LON_ATTRS))
     regridded.attrs["regrid_method"] = (
         f"area-weighted bin average of source cell centres into {degrees:g}-degree cells, weights "
         + ("source cell area" if weights is not None else "cos(latitude)")

@@ -24,6 +24,7 @@ from this season's SST anomalies. The steps, each a function here:
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +37,7 @@ from geoxai.errors import GeoxaiError
 from geoxai.labels import chronological_split
 from geoxai.provenance import write_netcdf_atomic
 from geoxai.regrid import LAT_ATTRS, LON_ATTRS, regrid_to_regular
+from geoxai.sources import month_keys
 
 STANDARD_SEASONS = ("DJF", "MAM", "JJA", "SON")
 DRIFT_METHODS = ("linear", "running_mean", "none")
@@ -51,19 +53,14 @@ def parse_season(season: str) -> tuple[int, int]:
     start = doubled.find(name)
     if not name or start < 0 or len(name) > 12:
         raise GeoxaiError(
-            f"season {season!r} is not a run of consecutive month initials (e.g. DJF, MAM, JJA, SON)"
+            f"season {season!r} is not a run of consecutive month initials "
+            "(e.g. DJF, MAM, JJA, SON)"
         )
     return start % 12 + 1, len(name)
 
 
-def month_keys(time: xr.DataArray) -> np.ndarray:
-    """"YYYY-MM" of every time stamp (numpy datetimes or cftime, e.g. "0401-01")."""
-    years, months = time.dt.year.values, time.dt.month.values
-    return np.array([f"{int(y):04d}-{int(m):02d}" for y, m in zip(years, months)])
-
-
 def _absolute_months(da: xr.DataArray) -> np.ndarray:
-    """Months since year 0 of every time step, from ``time_key`` when present (it is authoritative)."""
+    """Months since year 0 of every time step, from ``time_key`` when present (authoritative)."""
     keys = da["time_key"].values if "time_key" in da.coords else month_keys(da["time"])
     return np.array([int(key[:4]) * 12 + int(key[5:7]) - 1 for key in keys])
 
@@ -73,7 +70,7 @@ def _key(absolute_month: int) -> str:
 
 
 def seasonal_means(da: xr.DataArray, seasons: Sequence[str] = STANDARD_SEASONS) -> xr.DataArray:
-    """Day-weighted 3-month (or any-length) seasonal means of a monthly series, complete seasons only.
+    """Day-weighted 3-month (or any-length) seasonal means of a monthly series; complete seasons.
 
     Works for cftime (noleap, 360_day, ...) and standard calendars. The result's ``time`` is the
     time stamp of each season's middle month, with coordinates ``time_key`` (the middle month,
@@ -104,13 +101,15 @@ def seasonal_means(da: xr.DataArray, seasons: Sequence[str] = STANDARD_SEASONS) 
         middle = complete + length // 2
         stamps = da["time"].values[[position[m] for m in middle]]
         mean = mean.rename(season_start="time").assign_coords(
-            time=("time", stamps), time_key=("time", [_key(m) for m in middle]),
+            time=("time", stamps),
+            time_key=("time", [_key(m) for m in middle]),
             season=("time", [season.upper()] * complete.size),
         )
         parts.append(mean)
     if not parts:
         raise GeoxaiError(
-            f"the monthly series ({_key(absolute.min())} .. {_key(absolute.max())}) holds no complete "
+            f"the monthly series ({_key(absolute.min())} .. {_key(absolute.max())}) holds no "
+            "complete "
             f"season of {list(seasons)}"
         )
     result = xr.concat(parts, dim="time") if len(parts) > 1 else parts[0]
@@ -125,7 +124,9 @@ def seasonal_means(da: xr.DataArray, seasons: Sequence[str] = STANDARD_SEASONS) 
 
 def _remove_drift_one_season(values: xr.DataArray, drift: str, window_years: int) -> xr.DataArray:
     if drift == "running_mean":
-        background = values.rolling(time=window_years, center=True, min_periods=window_years // 2 + 1)
+        background = values.rolling(
+            time=window_years, center=True, min_periods=window_years // 2 + 1
+        )
         return values - background.mean()
     anomalies = values - values.mean("time")
     if drift == "none" or values.sizes["time"] < 3:
@@ -142,20 +143,23 @@ def seasonal_anomalies(
     window_years: int = 30,
     fill_missing: float | None = None,
 ) -> xr.DataArray:
-    """Anomalies of seasonal means from :func:`seasonal_means`: per season of the year and grid cell,
-    the climatology of the run and the drift are removed (module docstring for ``drift``).
+    """Anomalies of seasonal means from :func:`seasonal_means`: per season of the year and grid
+    cell, the climatology of the run and the drift are removed (module docstring for ``drift``).
 
     ``fill_missing=0.0`` sets missing cells (land, for SST) to exactly 0.
     """
     if drift not in DRIFT_METHODS:
         raise GeoxaiError(f"drift={drift!r}: use one of {', '.join(DRIFT_METHODS)}")
     if "season" not in seasonal.coords or "time_key" not in seasonal.coords:
-        raise GeoxaiError("seasonal_anomalies needs the output of seasonal_means (season and time_key)")
+        raise GeoxaiError(
+            "seasonal_anomalies needs the output of seasonal_means (season and time_key)"
+        )
     if drift == "running_mean" and window_years < 2:
         raise GeoxaiError(f"window_years={window_years}: a running mean needs at least 2 years")
     parts = [
-        _remove_drift_one_season(seasonal.isel(time=np.flatnonzero(seasonal["season"].values == s)),
-                                 drift, window_years)
+        _remove_drift_one_season(
+            seasonal.isel(time=np.flatnonzero(seasonal["season"].values == s)), drift, window_years
+        )
         for s in pd.unique(seasonal["season"].values)
     ]
     anomalies = xr.concat(parts, dim="time") if len(parts) > 1 else parts[0]
@@ -165,13 +169,16 @@ def seasonal_anomalies(
     anomalies = anomalies.astype(seasonal.dtype).transpose(*seasonal.dims)
     description = {
         "linear": "linear drift per grid cell and season removed",
-        "running_mean": f"{window_years}-year centred running mean per grid cell and season removed",
+        "running_mean": (
+            f"{window_years}-year centred running mean per grid cell and season removed"
+        ),
         "none": "no drift removed",
     }[drift]
     anomalies.attrs = {
         **{k: v for k, v in seasonal.attrs.items() if k not in {"standard_name", "long_name"}},
         "long_name": f"seasonal anomaly of {seasonal.attrs.get('long_name', seasonal.name)}",
-        "comment": "climatology of the run per season removed; " + description
+        "comment": "climatology of the run per season removed; "
+        + description
         + ("; missing cells set to exactly 0" if fill_missing == 0 else ""),
         "drift_removal": drift,
     }
@@ -228,8 +235,11 @@ def land_box_targets(
             f"the land field ranges {float(land.min()):g}..{float(land.max()):g}: give a land "
             "fraction (0..1, e.g. LANDFRAC) or a 0/1 land mask"
         )
-    land = land.reindex_like(trefht_anomaly[{"time": 0}].drop_vars("time", errors="ignore"),
-                             method="nearest", tolerance=1e-3)
+    land = land.reindex_like(
+        trefht_anomaly[{"time": 0}].drop_vars("time", errors="ignore"),
+        method="nearest",
+        tolerance=1e-3,
+    )
     if bool(land.isnull().any()):
         raise GeoxaiError("the land fraction is not on the grid of the 2-m temperature anomalies")
     lat = trefht_anomaly["lat"].values.astype(np.float64)
@@ -238,8 +248,8 @@ def land_box_targets(
     land_area = cell_area * land.transpose("lat", "lon").values
     lat_edges, lon_edges = list(map(float, lat_edges)), list(map(float, lon_edges))
     weights, ids, box_lats, box_lons, fractions = [], [], [], [], []
-    for lat_low, lat_high in zip(lat_edges[:-1], lat_edges[1:]):
-        for lon_low, lon_high in zip(lon_edges[:-1], lon_edges[1:]):
+    for lat_low, lat_high in itertools.pairwise(lat_edges):
+        for lon_low, lon_high in itertools.pairwise(lon_edges):
             inside = ((lat >= lat_low) & (lat < lat_high))[:, None] & _in_lon_range(
                 lon, lon_low, lon_high
             )[None, :]
@@ -259,12 +269,15 @@ def land_box_targets(
             "check the box edges and the land fraction field"
         )
     weight = xr.DataArray(
-        np.stack(weights), dims=("box", "lat", "lon"),
+        np.stack(weights),
+        dims=("box", "lat", "lon"),
         coords={"lat": trefht_anomaly["lat"], "lon": trefht_anomaly["lon"]},
     )
     targets = xr.dot(trefht_anomaly.fillna(0.0), weight, dim=("lat", "lon"))
     targets = targets.assign_coords(
-        box=("box", ids), box_lat=("box", box_lats), box_lon=("box", box_lons),
+        box=("box", ids),
+        box_lat=("box", box_lats),
+        box_lon=("box", box_lons),
         box_land_fraction=("box", fractions),
     ).transpose("time", "box")
     targets.name = "trefht_box_anomaly"
@@ -326,7 +339,8 @@ def sst_anomaly_dataset(anomalies: xr.DataArray) -> xr.Dataset:
     ``ocean_mask(lat, lon)`` int8 (1 where the cell has a value at every time), ``time_key``."""
     if set(anomalies.dims) != {"time", "lat", "lon"} or "time_key" not in anomalies.coords:
         raise GeoxaiError(
-            f"SST anomalies need dims (time, lat, lon) and a time_key coordinate; got {anomalies.dims}"
+            "SST anomalies need dims (time, lat, lon) and a time_key coordinate; got "
+            f"{anomalies.dims}"
         )
     anomalies = anomalies.transpose("time", "lat", "lon")
     if anomalies["lat"].values[0] > anomalies["lat"].values[-1]:
@@ -348,7 +362,9 @@ def sst_anomaly_dataset(anomalies: xr.DataArray) -> xr.Dataset:
             values.attrs[key] = anomalies.attrs[key]
     ocean.attrs = {"long_name": "ocean mask (1 ocean, 0 land or missing)", "units": "1"}
     dataset = xr.Dataset({"sst_anomaly": values, "ocean_mask": ocean})
-    dataset = dataset.drop_vars([c for c in dataset.coords if c not in {"time", "time_key", "season", "lat", "lon"}])
+    dataset = dataset.drop_vars(
+        [c for c in dataset.coords if c not in {"time", "time_key", "season", "lat", "lon"}]
+    )
     dataset["lat"].attrs = dict(LAT_ATTRS)
     dataset["lon"].attrs = dict(LON_ATTRS)
     dataset.attrs = {"title": "Seasonal SST anomalies"}
@@ -386,11 +402,15 @@ def prepare_sst_anomalies(
     regridded = regrid_to_regular(means, lat2d, lon2d, degrees, cell_area).compute()
     anomalies = seasonal_anomalies(regridded, drift, window_years)
     dataset = sst_anomaly_dataset(anomalies)
-    dataset.attrs.update({
-        "regrid": regridded.attrs["regrid_method"],
-        "seasons": ",".join(s.upper() for s in seasons),
-        "drift_removal": drift if drift != "running_mean" else f"running_mean ({window_years} years)",
-    })
+    dataset.attrs.update(
+        {
+            "regrid": regridded.attrs["regrid_method"],
+            "seasons": ",".join(s.upper() for s in seasons),
+            "drift_removal": drift
+            if drift != "running_mean"
+            else f"running_mean ({window_years} years)",
+        }
+    )
     return dataset
 
 
@@ -427,8 +447,11 @@ def prepare_land_targets(
 
 
 def write_sst_anomalies(
-    dataset: xr.Dataset, path: str | os.PathLike, config: dict[str, Any] | None = None,
-    inputs: dict[str, str | os.PathLike] | None = None, **attrs: Any,
+    dataset: xr.Dataset,
+    path: str | os.PathLike,
+    config: dict[str, Any] | None = None,
+    inputs: dict[str, str | os.PathLike] | None = None,
+    **attrs: Any,
 ) -> None:
     """Write :func:`sst_anomaly_dataset` output as NetCDF with provenance, atomically."""
     write_netcdf_atomic(dataset, path, config=config, inputs=inputs, **attrs)

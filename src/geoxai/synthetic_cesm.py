@@ -51,12 +51,12 @@ TIME_UNITS = "days since 0000-01-01 00:00:00"
 #: Idealized continents as ellipses (centre lat, centre lon, lat semi-axis, lon semi-axis), plus
 #: Antarctica south of 70S. North America spans the default target boxes (20-70N, 190-300E).
 CONTINENTS = (
-    (45.0, 255.0, 25.0, 45.0),   # North America
-    (63.0, 205.0, 9.0, 17.0),    # Alaska
-    (72.0, 318.0, 10.0, 16.0),   # Greenland (holds the displaced grid pole)
+    (45.0, 255.0, 25.0, 45.0),  # North America
+    (63.0, 205.0, 9.0, 17.0),  # Alaska
+    (72.0, 318.0, 10.0, 16.0),  # Greenland (holds the displaced grid pole)
     (-15.0, 300.0, 30.0, 17.0),  # South America
-    (50.0, 80.0, 22.0, 75.0),    # Eurasia
-    (5.0, 20.0, 30.0, 25.0),     # Africa
+    (50.0, 80.0, 22.0, 75.0),  # Eurasia
+    (5.0, 20.0, 30.0, 25.0),  # Africa
     (-25.0, 135.0, 12.0, 20.0),  # Australia
 )
 
@@ -92,7 +92,7 @@ class SyntheticCESMSettings:
     sst_grid_degrees: float = 6.0
 
     @classmethod
-    def from_config(cls, section: dict[str, Any] | None) -> "SyntheticCESMSettings":
+    def from_config(cls, section: dict[str, Any] | None) -> SyntheticCESMSettings:
         section = dict(section or {})
         known = {f.name for f in fields(cls)}
         unknown = set(section) - known
@@ -112,11 +112,14 @@ class SyntheticCESMSettings:
             )
         if settings.month_stamp not in {"end", "middle"}:
             raise GeoxaiError(
-                f"config key synthetic.month_stamp={settings.month_stamp!r}: use 'end' (CESM history "
+                f"config key synthetic.month_stamp={settings.month_stamp!r}: use 'end' "
+                "(CESM history "
                 "files) or 'middle'"
             )
         if settings.n_years < 3:
-            raise GeoxaiError(f"config key synthetic.n_years={settings.n_years}: need at least 3 years")
+            raise GeoxaiError(
+                f"config key synthetic.n_years={settings.n_years}: need at least 3 years"
+            )
         return settings
 
     @property
@@ -135,7 +138,10 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 def _model_to_unit_vectors(
-    model_lat: np.ndarray, model_lon: np.ndarray, pole_lat: float, pole_lon: float,
+    model_lat: np.ndarray,
+    model_lon: np.ndarray,
+    pole_lat: float,
+    pole_lon: float,
     blend_from: float = 20.0,
 ) -> np.ndarray:
     """Grid-index space (model lat/lon) to points on the unit sphere, displacing the north pole.
@@ -150,12 +156,15 @@ def _model_to_unit_vectors(
     points = np.stack(
         [np.cos(theta) * np.cos(lam), np.cos(theta) * np.sin(lam), np.sin(theta)], axis=-1
     )
-    angle = np.deg2rad(_smoothstep((model_lat - blend_from) / (90.0 - blend_from)) * (90.0 - pole_lat))
+    angle = np.deg2rad(
+        _smoothstep((model_lat - blend_from) / (90.0 - blend_from)) * (90.0 - pole_lat)
+    )
     angle = angle[..., None]
     axis = np.array([-np.sin(np.deg2rad(pole_lon)), np.cos(np.deg2rad(pole_lon)), 0.0])
     along = (points * axis).sum(axis=-1, keepdims=True)
     return (
-        points * np.cos(angle) + np.cross(axis, points) * np.sin(angle)
+        points * np.cos(angle)
+        + np.cross(axis, points) * np.sin(angle)
         + axis * along * (1.0 - np.cos(angle))
     )
 
@@ -174,7 +183,10 @@ def _triangle_solid_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.nda
 
 
 def pop_like_grid(
-    nlat: int = 180, nlon: int = 360, pole_lat: float = 75.0, pole_lon: float = 320.0,
+    nlat: int = 180,
+    nlon: int = 360,
+    pole_lat: float = 75.0,
+    pole_lon: float = 320.0,
     south_lat: float = -79.0,
 ) -> xr.Dataset:
     """A curvilinear grid shaped like POP's: ``TLAT``, ``TLONG`` (degrees) and ``TAREA`` (cm^2) on
@@ -198,10 +210,21 @@ def pop_like_grid(
     dims = ("nlat", "nlon")
     return xr.Dataset(
         coords={
-            "TLAT": (dims, lat, {"long_name": "array of t-grid latitudes", "units": "degrees_north"}),
-            "TLONG": (dims, lon, {"long_name": "array of t-grid longitudes", "units": "degrees_east"}),
-            "TAREA": (dims, area * EARTH_RADIUS_CM**2,
-                      {"long_name": "area of T cells", "units": "centimeter^2"}),
+            "TLAT": (
+                dims,
+                lat,
+                {"long_name": "array of t-grid latitudes", "units": "degrees_north"},
+            ),
+            "TLONG": (
+                dims,
+                lon,
+                {"long_name": "array of t-grid longitudes", "units": "degrees_east"},
+            ),
+            "TAREA": (
+                dims,
+                area * EARTH_RADIUS_CM**2,
+                {"long_name": "area of T cells", "units": "centimeter^2"},
+            ),
         }
     )
 
@@ -227,7 +250,9 @@ def synthetic_land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return land
 
 
-def _land_fraction(lat: np.ndarray, lon: np.ndarray, dlat: float, dlon: float, sub: int = 8) -> np.ndarray:
+def _land_fraction(
+    lat: np.ndarray, lon: np.ndarray, dlat: float, dlon: float, sub: int = 8
+) -> np.ndarray:
     """Fraction of each cell's sub-samples that fall on land (a LANDFRAC look-alike)."""
     offsets_lat = (np.arange(sub) + 0.5) / sub - 0.5
     offsets_lon = (np.arange(sub) + 0.5) / sub - 0.5
@@ -243,22 +268,32 @@ def _hann_bump(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.where((x > 0) & (x < 1), np.sin(np.pi * np.clip(x, 0, 1)) ** 2, 0.0)
 
 
-def driver_pattern(lat: np.ndarray, lon: np.ndarray, region: tuple[float, float, float, float]) -> np.ndarray:
+def driver_pattern(
+    lat: np.ndarray, lon: np.ndarray, region: tuple[float, float, float, float]
+) -> np.ndarray:
     """The SST pattern of the driver: a smooth bump inside ``region``, exactly 0 outside."""
     lat_min, lat_max, lon_min, lon_max = region
     return _hann_bump(lat, lat_min, lat_max) * _hann_bump(np.mod(lon, 360.0), lon_min, lon_max)
 
 
-def driver_mask(lat: np.ndarray, lon: np.ndarray, region: tuple[float, float, float, float]) -> xr.DataArray:
+def driver_mask(
+    lat: np.ndarray, lon: np.ndarray, region: tuple[float, float, float, float]
+) -> xr.DataArray:
     """int8 mask (lat, lon) of the regular-grid cells whose centre lies inside the driver region."""
     lat_min, lat_max, lon_min, lon_max = region
     lon360 = np.mod(np.asarray(lon, dtype=np.float64), 360.0)
-    inside = ((lat >= lat_min) & (lat <= lat_max))[:, None] & ((lon360 >= lon_min) & (lon360 <= lon_max))[None, :]
+    inside = ((lat >= lat_min) & (lat <= lat_max))[:, None] & (
+        (lon360 >= lon_min) & (lon360 <= lon_max)
+    )[None, :]
     return xr.DataArray(
-        inside.astype("int8"), dims=("lat", "lon"),
+        inside.astype("int8"),
+        dims=("lat", "lon"),
         coords={"lat": ("lat", lat, LAT_ATTRS), "lon": ("lon", lon360, LON_ATTRS)},
-        attrs={"long_name": "driver region of the synthetic CESM-like source (1 inside)", "units": "1",
-               "driver_region": json.dumps(list(region))},
+        attrs={
+            "long_name": "driver region of the synthetic CESM-like source (1 inside)",
+            "units": "1",
+            "driver_region": json.dumps(list(region)),
+        },
     )
 
 
@@ -278,9 +313,13 @@ def _month_edges(first_year: int, n_months: int) -> np.ndarray:
 def _time_coords(settings: SyntheticCESMSettings, n_months: int, bounds_name: str, bounds_dim: str):
     edges = _month_edges(settings.first_year, n_months)
     bounds = np.stack([edges[:-1], edges[1:]], axis=1)
-    stamps = edges[1:] if settings.month_stamp == "end" else edges[:-1] + (edges[1:] - edges[:-1]) / 2
+    stamps = (
+        edges[1:] if settings.month_stamp == "end" else edges[:-1] + (edges[1:] - edges[:-1]) / 2
+    )
     time = xr.Variable("time", stamps, {"long_name": "time", "bounds": bounds_name})
-    time_bounds = xr.Variable(("time", bounds_dim), bounds, {"long_name": "boundaries for time-averaging interval"})
+    time_bounds = xr.Variable(
+        ("time", bounds_dim), bounds, {"long_name": "boundaries for time-averaging interval"}
+    )
     return time, time_bounds
 
 
@@ -292,7 +331,9 @@ def _days_in_months(n_months: int) -> np.ndarray:
 # --- the fields --------------------------------------------------------------------------------
 
 
-def _ar1(rng: np.random.Generator, n_steps: int, shape: tuple[int, ...], persistence: float) -> np.ndarray:
+def _ar1(
+    rng: np.random.Generator, n_steps: int, shape: tuple[int, ...], persistence: float
+) -> np.ndarray:
     """Stationary AR(1) series with unit variance, ``(n_steps, *shape)``."""
     innovation = np.sqrt(1.0 - persistence**2)
     out = np.empty((n_steps, *shape), dtype=np.float64)
@@ -309,7 +350,8 @@ def _season_index(n_months: int) -> np.ndarray:
 
 
 def _seasonal_driver(amplitude: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Day-weighted seasonal means of the monthly driver amplitude, standardized over complete seasons."""
+    """Day-weighted seasonal means of the monthly driver amplitude, standardized (complete seasons
+    only; incomplete ones are NaN)."""
     season = _season_index(amplitude.size)
     totals = np.bincount(season, weights=amplitude * days)
     weights = np.bincount(season, weights=days)
@@ -319,7 +361,9 @@ def _seasonal_driver(amplitude: np.ndarray, days: np.ndarray) -> np.ndarray:
     return np.where(complete, standardized, np.nan)
 
 
-def _large_scale_modes(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, n_modes: int) -> np.ndarray:
+def _large_scale_modes(
+    rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, n_modes: int
+) -> np.ndarray:
     """Smooth global patterns (zonal waves 1-3 times meridional structure), unit max amplitude."""
     phi, lam = np.deg2rad(lat), np.deg2rad(lon)
     patterns = []
@@ -327,7 +371,9 @@ def _large_scale_modes(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarra
         wave = int(rng.integers(1, 4))
         meridional = int(rng.integers(1, 4))
         phase_lon, phase_lat = rng.uniform(0, 2 * np.pi, size=2)
-        pattern = np.cos(phi) * np.cos(wave * lam + phase_lon) * np.cos(meridional * phi + phase_lat)
+        pattern = (
+            np.cos(phi) * np.cos(wave * lam + phase_lon) * np.cos(meridional * phi + phase_lat)
+        )
         patterns.append(pattern / np.abs(pattern).max())
     return np.stack(patterns)
 
@@ -346,8 +392,14 @@ def sst_fields(settings: SyntheticCESMSettings, grid: xr.Dataset, rng: np.random
     years = np.arange(n_months) / 12.0
     phi = np.deg2rad(lat)
     climatology = -1.8 + 29.8 * np.cos(phi) ** 2
-    seasonal_cycle = 2.5 * np.sin(phi)[None] * np.sin(2 * np.pi * (month_of_year - 4.5) / 12)[:, None, None]
-    drift = settings.drift_per_century * (years / 100.0)[:, None, None] * (1.0 + 0.5 * np.sin(np.deg2rad(lon)))[None]
+    seasonal_cycle = (
+        2.5 * np.sin(phi)[None] * np.sin(2 * np.pi * (month_of_year - 4.5) / 12)[:, None, None]
+    )
+    drift = (
+        settings.drift_per_century
+        * (years / 100.0)[:, None, None]
+        * (1.0 + 0.5 * np.sin(np.deg2rad(lon)))[None]
+    )
     anomaly = (
         settings.driver_amplitude * amplitude[:, None, None] * pattern[None]
         + settings.mode_amplitude * np.einsum("tm,myx->tyx", mode_series, modes)
@@ -359,8 +411,12 @@ def sst_fields(settings: SyntheticCESMSettings, grid: xr.Dataset, rng: np.random
 
 
 def trefht_fields(
-    settings: SyntheticCESMSettings, lat: np.ndarray, lon: np.ndarray, driver: np.ndarray,
-    landfrac: np.ndarray, rng: np.random.Generator,
+    settings: SyntheticCESMSettings,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    driver: np.ndarray,
+    landfrac: np.ndarray,
+    rng: np.random.Generator,
 ):
     """Monthly TREFHT (K): box-coherent and grid-point noise, the driven box's lagged signal."""
     n_months = 12 * settings.n_years
@@ -386,7 +442,9 @@ def trefht_fields(
     phi = np.deg2rad(lat)
     climatology = 300.0 - 45.0 * np.sin(phi) ** 2
     cycle_amplitude = (3.0 + 12.0 * landfrac) * np.sin(phi)[:, None]
-    seasonal_cycle = cycle_amplitude[None] * np.sin(2 * np.pi * (month_of_year - 4.5) / 12)[:, None, None]
+    seasonal_cycle = (
+        cycle_amplitude[None] * np.sin(2 * np.pi * (month_of_year - 4.5) / 12)[:, None, None]
+    )
     drift = settings.drift_per_century * (years / 100.0)[:, None, None]
     return (climatology[None, :, None] + seasonal_cycle + drift + anomaly).astype(np.float32)
 
@@ -395,10 +453,11 @@ def trefht_fields(
 
 
 def _write_zarr(dataset: xr.Dataset, target: str, storage_options: dict[str, Any] | None) -> None:
-    """Zarr v2, consolidated (the CESM stores' format); local stores are renamed into place whole."""
+    """Zarr v2, consolidated (as the CESM stores); a local store is renamed into place whole."""
     if target.startswith(("s3://", "gs://", "az://", "http://", "https://")):
-        dataset.to_zarr(target, mode="w", zarr_format=2, consolidated=True,
-                        storage_options=storage_options)
+        dataset.to_zarr(
+            target, mode="w", zarr_format=2, consolidated=True, storage_options=storage_options
+        )
         return
     final = Path(target)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -417,21 +476,36 @@ def _sst_dataset(settings: SyntheticCESMSettings, grid: xr.Dataset, sst: np.ndar
     dataset = xr.Dataset(
         {
             "SST": (
-                ("member_id", "time", "z_t", "nlat", "nlon"), sst[None, :, None],
-                {"long_name": "Potential Temperature", "units": "degC", "grid_loc": "3111",
-                 "cell_methods": "time: mean"},
+                ("member_id", "time", "z_t", "nlat", "nlon"),
+                sst[None, :, None],
+                {
+                    "long_name": "Potential Temperature",
+                    "units": "degC",
+                    "grid_loc": "3111",
+                    "cell_methods": "time: mean",
+                },
             ),
             "time_bound": time_bound,
         },
         coords={
             "member_id": ("member_id", np.array([1], dtype=np.int64)),
             "time": time,
-            "z_t": ("z_t", np.array([500.0]), {"long_name": "depth from surface to midpoint of layer",
-                                              "units": "centimeters", "positive": "down"}),
+            "z_t": (
+                "z_t",
+                np.array([500.0]),
+                {
+                    "long_name": "depth from surface to midpoint of layer",
+                    "units": "centimeters",
+                    "positive": "down",
+                },
+            ),
             **{name: grid[name] for name in ("TLAT", "TLONG", "TAREA")},
         },
-        attrs={"title": "synthetic CESM-like control run (geoxai): ocean", "source": "geoxai synthetic_cesm",
-               "calendar": "All years have exactly  365 days."},
+        attrs={
+            "title": "synthetic CESM-like control run (geoxai): ocean",
+            "source": "geoxai synthetic_cesm",
+            "calendar": "All years have exactly  365 days.",
+        },
     )
     dataset["time"].encoding = {"units": TIME_UNITS, "calendar": "noleap", "dtype": "float64"}
     dataset["time_bound"].encoding = {"units": TIME_UNITS, "calendar": "noleap", "dtype": "float64"}
@@ -439,14 +513,21 @@ def _sst_dataset(settings: SyntheticCESMSettings, grid: xr.Dataset, sst: np.ndar
     return dataset
 
 
-def _trefht_dataset(settings: SyntheticCESMSettings, lat: np.ndarray, lon: np.ndarray,
-                    trefht: np.ndarray) -> xr.Dataset:
+def _trefht_dataset(
+    settings: SyntheticCESMSettings, lat: np.ndarray, lon: np.ndarray, trefht: np.ndarray
+) -> xr.Dataset:
     time, time_bnds = _time_coords(settings, trefht.shape[0], "time_bnds", "nbnd")
     dataset = xr.Dataset(
         {
-            "TREFHT": (("member_id", "time", "lat", "lon"), trefht[None],
-                       {"long_name": "Reference height temperature", "units": "K",
-                        "cell_methods": "time: mean"}),
+            "TREFHT": (
+                ("member_id", "time", "lat", "lon"),
+                trefht[None],
+                {
+                    "long_name": "Reference height temperature",
+                    "units": "K",
+                    "cell_methods": "time: mean",
+                },
+            ),
             "time_bnds": time_bnds,
         },
         coords={
@@ -455,8 +536,10 @@ def _trefht_dataset(settings: SyntheticCESMSettings, lat: np.ndarray, lon: np.nd
             "lat": ("lat", lat, {"long_name": "latitude", "units": "degrees_north"}),
             "lon": ("lon", lon, {"long_name": "longitude", "units": "degrees_east"}),
         },
-        attrs={"title": "synthetic CESM-like control run (geoxai): atmosphere",
-               "source": "geoxai synthetic_cesm"},
+        attrs={
+            "title": "synthetic CESM-like control run (geoxai): atmosphere",
+            "source": "geoxai synthetic_cesm",
+        },
     )
     dataset["time"].encoding = {"units": TIME_UNITS, "calendar": "noleap", "dtype": "float64"}
     dataset["time_bnds"].encoding = {"units": TIME_UNITS, "calendar": "noleap", "dtype": "float64"}
@@ -464,18 +547,28 @@ def _trefht_dataset(settings: SyntheticCESMSettings, lat: np.ndarray, lon: np.nd
     return dataset
 
 
-def _atm_grid_dataset(lat: np.ndarray, lon: np.ndarray, landfrac: np.ndarray, dlat: float, dlon: float):
+def _atm_grid_dataset(
+    lat: np.ndarray, lon: np.ndarray, landfrac: np.ndarray, dlat: float, dlon: float
+):
     edges = np.clip(np.concatenate([[lat[0]], 0.5 * (lat[1:] + lat[:-1]), [lat[-1]]]), -90, 90)
     area = np.deg2rad(dlon) * np.diff(np.sin(np.deg2rad(edges)))[:, None] * np.ones(lon.size)
     return xr.Dataset(
         {
-            "LANDFRAC": (("lat", "lon"), landfrac.astype(np.float32),
-                         {"long_name": "Fraction of sfc area covered by land", "units": "fraction"}),
-            "area": (("lat", "lon"), (area * (EARTH_RADIUS_CM / 100.0) ** 2 / 1e6).astype(np.float32),
-                     {"long_name": "gauss weights", "units": "km^2"}),
+            "LANDFRAC": (
+                ("lat", "lon"),
+                landfrac.astype(np.float32),
+                {"long_name": "Fraction of sfc area covered by land", "units": "fraction"},
+            ),
+            "area": (
+                ("lat", "lon"),
+                (area * (EARTH_RADIUS_CM / 100.0) ** 2 / 1e6).astype(np.float32),
+                {"long_name": "gauss weights", "units": "km^2"},
+            ),
         },
-        coords={"lat": ("lat", lat, {"long_name": "latitude", "units": "degrees_north"}),
-                "lon": ("lon", lon, {"long_name": "longitude", "units": "degrees_east"})},
+        coords={
+            "lat": ("lat", lat, {"long_name": "latitude", "units": "degrees_north"}),
+            "lon": ("lon", lon, {"long_name": "longitude", "units": "degrees_east"}),
+        },
         attrs={"title": "synthetic CESM-like control run (geoxai): atmosphere grid"},
     )
 
@@ -510,7 +603,9 @@ def generate_cesm_like(
     truth_folder = Path(truth_dir) if truth_dir is not None else Path(base)
     rng = np.random.default_rng(settings.seed)
 
-    grid = pop_like_grid(settings.ocean_nlat, settings.ocean_nlon, settings.pole_lat, settings.pole_lon)
+    grid = pop_like_grid(
+        settings.ocean_nlat, settings.ocean_nlon, settings.pole_lat, settings.pole_lon
+    )
     sst, amplitude = sst_fields(settings, grid, rng)
     n_months = sst.shape[0]
     driver = _seasonal_driver(amplitude, _days_in_months(n_months))
@@ -526,9 +621,14 @@ def generate_cesm_like(
         "truth_nc": str(truth_folder / "truth.nc"),
     }
     _write_zarr(_sst_dataset(settings, grid, sst), paths["sst"], storage_options)
-    _write_zarr(_trefht_dataset(settings, atm_lat, atm_lon, trefht), paths["trefht"], storage_options)
-    _write_zarr(_atm_grid_dataset(atm_lat, atm_lon, landfrac, settings.atm_dlat, settings.atm_dlon),
-                paths["landfrac"], storage_options)
+    _write_zarr(
+        _trefht_dataset(settings, atm_lat, atm_lon, trefht), paths["trefht"], storage_options
+    )
+    _write_zarr(
+        _atm_grid_dataset(atm_lat, atm_lon, landfrac, settings.atm_dlat, settings.atm_dlon),
+        paths["landfrac"],
+        storage_options,
+    )
 
     lat, lon = regular_grid(settings.sst_grid_degrees)
     keys = _season_keys(settings.first_year, driver.size)
@@ -537,22 +637,32 @@ def generate_cesm_like(
         {
             "driver_mask": driver_mask(lat, lon, settings.driver_region),
             "driver_index": xr.DataArray(
-                driver[complete].astype(np.float32), dims="season",
+                driver[complete].astype(np.float32),
+                dims="season",
                 coords={"season": np.array(keys)[complete]},
-                attrs={"long_name": "standardized seasonal driver amplitude (SST season)", "units": "1"},
+                attrs={
+                    "long_name": "standardized seasonal driver amplitude (SST season)",
+                    "units": "1",
+                },
             ),
         },
-        attrs={"title": "known answer of the synthetic CESM-like source",
-               "driven_box": settings.driven_box_id,
-               "driver_region": json.dumps(list(settings.driver_region)),
-               "lead_seasons": settings.lead_seasons,
-               "signal_strength": settings.signal_strength},
+        attrs={
+            "title": "known answer of the synthetic CESM-like source",
+            "driven_box": settings.driven_box_id,
+            "driver_region": json.dumps(list(settings.driver_region)),
+            "lead_seasons": settings.lead_seasons,
+            "signal_strength": settings.signal_strength,
+        },
     )
     best_accuracy = 0.5 + float(np.arctan(settings.signal_strength)) / np.pi
     record = {
         "driven_box": settings.driven_box_id,
-        "driver_region": {"lat_min": settings.driver_region[0], "lat_max": settings.driver_region[1],
-                          "lon_min": settings.driver_region[2], "lon_max": settings.driver_region[3]},
+        "driver_region": {
+            "lat_min": settings.driver_region[0],
+            "lat_max": settings.driver_region[1],
+            "lon_min": settings.driver_region[2],
+            "lon_max": settings.driver_region[3],
+        },
         "lead_seasons": settings.lead_seasons,
         "signal_strength": settings.signal_strength,
         "best_possible_accuracy_driven_box": round(best_accuracy, 4),

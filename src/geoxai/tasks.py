@@ -190,7 +190,8 @@ def optimal_input(model_path: str, anomalies_path: str, labels_path: str, output
                 "units": "1"}),
             "final_probability": ((), np.float32(result.probability), {"units": "1"}),
             "reached_target": ((), np.int8(reached), {
-                "long_name": f"1 if the final probability reached {target}, else 0 (flagged run)"}),
+                "long_name": f"whether the final probability reached {target}", "units": "1",
+                "flag_values": np.array([0, 1], np.int8), "flag_meanings": "flagged_not_reached reached"}),
         },
         coords=samples.map_coords(),
         attrs={"title": f"Optimal input, class {class_names[class_index]}, seed {seed}",

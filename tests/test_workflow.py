@@ -1,0 +1,169 @@
+"""The workflow end to end on the demo config: known-answer acceptance, provenance, resumption,
+the download path against a local HTTP server, and clear errors for bad configs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+from conftest import REPO, config_files, run_snakemake
+from http_server import FaultyFileServer
+
+from geoxai.composites import area_weights, pattern_correlation, relevance_share_in_region
+from geoxai.synthetic import generate_enso
+
+pytestmark = pytest.mark.workflow
+
+ENSO = "results/enso"
+
+
+def test_demo_accuracy_is_high(demo_run):
+    table = pd.read_csv(demo_run / ENSO / "evaluation/nino34.csv", dtype={"seed": str})
+    per_seed = table[table["seed"].str.isdigit()]
+    median = per_seed["validation_accuracy"].median()
+    print(f"median validation accuracy over {len(per_seed)} seeds: {median:.3f}")
+    assert len(per_seed) == 3
+    assert median >= 0.95
+
+
+def test_demo_relevance_concentrates_on_the_driving_region(demo_run):
+    composites = xr.open_dataset(demo_run / ENSO / "composites/nino34/alpha_1_beta_0.nc")
+    truth = xr.open_dataset(demo_run / "resources/enso/truth.nc")
+    for c, name in enumerate(composites["class"].values):
+        ratio = relevance_share_in_region(
+            composites["relevance_composite_mean"].values[c], truth["driving_region_mask"].values,
+            composites["ocean_mask"].values,
+        )
+        print(f"{name}: share of relevance in the driving region / its share of ocean = {ratio:.2f}")
+        assert ratio >= 5
+
+
+def test_demo_optimal_input_looks_like_el_nino(demo_run):
+    composites = xr.open_dataset(demo_run / ENSO / "composites/nino34/alpha_1_beta_0.nc")
+    truth = xr.open_dataset(demo_run / "resources/enso/truth.nc")
+    weights = area_weights(composites["lat"].values, composites["ocean_mask"].values)
+    el_nino = list(composites["class"].values).index("El Nino")
+    correlation = pattern_correlation(
+        composites["optimal_input_mean"].values[el_nino], truth["el_nino_pattern"].values, weights
+    )
+    print(f"pattern correlation of the El Nino optimal input with the true pattern: {correlation:.3f}")
+    assert correlation >= 0.8
+
+
+def test_demo_outputs_carry_cf_metadata_and_provenance(demo_run):
+    for path in [ENSO + "/anomalies.nc", ENSO + "/relevance/nino34/seed0_alpha_1_beta_0.nc",
+                 ENSO + "/composites/nino34/alpha_1_beta_0.nc", ENSO + "/optimal_input/nino34/seed1_class1.nc"]:
+        with xr.open_dataset(demo_run / path) as dataset:
+            for key in ("Conventions", "history", "git_commit", "package_versions", "config_digest"):
+                assert key in dataset.attrs, (path, key)
+            for name, variable in dataset.data_vars.items():
+                assert "units" in variable.attrs or variable.dtype.kind in "SUO", (path, name)
+    with xr.open_dataset(demo_run / ENSO / "anomalies.nc") as anomalies:
+        assert len(anomalies.attrs["input_sst_sha256"]) == 64
+        land = anomalies["ocean_mask"].values == 0
+        assert land.any() and np.all(anomalies["sst_anomaly"].values[:, land] == 0)
+    with xr.open_dataset(demo_run / ENSO / "relevance/nino34/seed0_alpha_1_beta_0.nc") as relevance:
+        assert relevance.attrs["rule"] == "alpha_1_beta_0" and "x⁻W⁻" in relevance.attrs["sign_convention"] \
+            or "activator" in relevance.attrs["sign_convention"].lower()
+        assert relevance.attrs["seed"] == 0
+        assert {"true_class", "predicted_class", "explained_logit", "split", "time"} <= set(relevance.variables)
+
+
+def test_demo_counts_and_split(demo_run):
+    counts = json.loads((demo_run / ENSO / "labels/nino34.counts.json").read_text())
+    table = pd.read_csv(demo_run / ENSO / "labels/nino34.csv")
+    assert counts["all"]["total"] == len(table)
+    assert counts["train"]["total"] == round(0.8 * len(table))
+    assert table["time"].is_monotonic_increasing
+
+
+def test_demo_figures_and_report(demo_run):
+    figures = sorted((demo_run / ENSO / "figures/nino34").glob("*.png"))
+    assert len(figures) == 8
+    result = run_snakemake(demo_run, "--cores", "1", "--configfile", *config_files("demo.yaml"),
+                           "--report", str(demo_run / "report.html"))
+    report = (demo_run / "report.html").read_text(errors="replace")
+    assert len(report) > 100_000 and "run_summary" in report, result.stderr[-2000:]
+
+
+def test_rerun_is_a_no_op_and_resumes_missing_outputs(demo_run):
+    arguments = ("--cores", "2", "--configfile", *config_files("demo.yaml"))
+    nothing = run_snakemake(demo_run, *arguments)
+    assert "Nothing to be done" in nothing.stdout + nothing.stderr
+    composite = demo_run / ENSO / "composites/nino34/alpha_1_beta_0.nc"
+    before = xr.load_dataset(composite)
+    (demo_run / ENSO / "relevance/nino34/seed2_alpha_1_beta_0.nc").unlink()
+    composite.unlink()
+    resumed = run_snakemake(demo_run, *arguments)
+    assert "relevance" in resumed.stdout + resumed.stderr
+    assert "train" not in "".join(l for l in (resumed.stdout + resumed.stderr).splitlines() if l.startswith("rule "))
+    after = xr.load_dataset(composite)
+    xr.testing.assert_equal(before.drop_attrs(), after.drop_attrs())
+
+
+def test_download_path_against_a_local_http_server(tmp_path):
+    """The paper's configuration, with the URLs pointing at a local server holding files in the real
+    formats, through anomalies and labels; the first request for the SST file fails with a 500."""
+    served = tmp_path / "served"
+    served.mkdir()
+    generate_enso({"grid_degrees": 10, "start": "1950-01", "end": "2000-12"},
+                  served / "sst.mon.mean.nc", served / "nino34.long.anom.data", served / "truth.nc")
+    with FaultyFileServer(served) as server:
+        server.add_fault("sst.mon.mean.nc", "error_500", times=1)
+        override = tmp_path / "override.yaml"
+        override.write_text(yaml.safe_dump({
+            "enso": {"sst": {"url": server.url("sst.mon.mean.nc")},
+                     "index": {"url": server.url("nino34.long.anom.data")},
+                     "anomalies": {"period": ["1950-01", "2000-12"]}},
+        }))
+        workdir = tmp_path / "run"
+        run_snakemake(workdir, "results/enso/labels/nino34.csv", "--cores", "2",
+                      "--configfile", *config_files(override))
+        statuses = [r.status for r in server.requests_for("sst.mon.mean.nc")]
+    assert statuses[0] == 500 and statuses[-1] in (200, 206)
+    record = json.loads((workdir / "resources/enso/sst.nc.provenance.json").read_text())
+    assert record["url"].endswith("sst.mon.mean.nc") and len(record["sha256"]) == 64
+    assert (workdir / "resources/enso/sst.nc").read_bytes() == (served / "sst.mon.mean.nc").read_bytes()
+    table = pd.read_csv(workdir / "results/enso/labels/nino34.csv")
+    assert table["time"].iloc[0] >= "1950-01" and table["time"].iloc[-1] <= "2000-12"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"seeds": []}, "config key `seeds` is empty"),
+        ({"explain": {"rules": ["alpha_3_beta_9"]}}, "alpha_3_beta_9"),
+        ({"training": {"epochs": 0}}, "epochs"),
+        ({"enso": {"anomalies": {"period": ["1880", "2018-12"]}}}, "1880"),
+    ],
+)
+def test_bad_config_values_stop_with_a_clear_message(tmp_path, override, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(override))
+    result = run_snakemake(tmp_path, "-n", "--configfile", *config_files("demo.yaml", path), check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
+def test_wrong_sst_variable_stops_the_anomaly_rule_with_one_message(tmp_path):
+    served = tmp_path / "data"
+    served.mkdir()
+    generate_enso({"grid_degrees": 10, "start": "1950-01", "end": "1999-12"},
+                  served / "sst.nc", served / "index.txt", served / "truth.nc")
+    override = tmp_path / "override.yaml"
+    override.write_text(yaml.safe_dump({"enso": {
+        "sst": {"url": str(served / "sst.nc"), "variable": "tos"},
+        "index": {"url": str(served / "index.txt")},
+        "anomalies": {"period": ["1950-01", "1999-12"]}}}))
+    result = run_snakemake(tmp_path / "run", "results/enso/anomalies.nc", "--cores", "1",
+                           "--configfile", *config_files(override), check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "run/logs/enso/anomalies.log").read_text()
+    assert "has no variable 'tos'" in log and "variables: sst" in log
+    assert not (tmp_path / "run/results/enso/anomalies.nc").exists()
+    shutil.rmtree(tmp_path / "run")
