@@ -37,9 +37,11 @@ def run_snakemake(workdir: Path, *arguments: str, timeout: int = 1200, check: bo
     snakemake = workflow_venv() / "bin" / "snakemake"
     if not snakemake.exists():
         pytest.fail(f"Snakemake is not installed at {snakemake}: run `make setup` (or set GEOXAI_WORKFLOW_VENV)")
+    # Targets (if any) lead `arguments`; options taking several values (--configfile, --config)
+    # would swallow anything after them.
     command = [
         str(snakemake), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--config", f"analysis_python={analysis_python()}", *arguments,
+        *arguments, "--config", f"analysis_python={analysis_python()}",
     ]
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
