@@ -156,3 +156,24 @@ def test_blocks_in_any_memory_layout_are_detrended():
     f_order = anomaly_block(np.asfortranarray(field), months, np.ones(120, bool), detrend=True)
     np.testing.assert_array_equal(c_order, f_order)
     assert np.abs(f_order.mean(axis=0)).max() < 1e-5
+
+
+def test_a_running_dask_scheduler_gives_the_same_anomalies(tmp_path):
+    """`anomalies.dask_scheduler: tcp://...` sends the blocks to an existing dask cluster."""
+    from distributed import LocalCluster
+
+    from geoxai import tasks
+
+    path = sst_file(tmp_path / "sst.nc", months=120)
+    settings = {"period": ["1950-01", "1959-12"], "climatology": ["1950-01", "1959-12"], "lat_chunk": 9}
+    tasks.anomalies(str(path), str(tmp_path / "threads.nc"), {}, {**settings, "dask_scheduler": "threads"})
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        tasks.anomalies(str(path), str(tmp_path / "cluster.nc"), {},
+                        {**settings, "dask_scheduler": cluster.scheduler_address})
+    with xr.open_dataset(tmp_path / "threads.nc") as local, xr.open_dataset(tmp_path / "cluster.nc") as remote:
+        xr.testing.assert_equal(local["sst_anomaly"], remote["sst_anomaly"])
+    with pytest.raises(GeoxaiError, match="dask_scheduler"):
+        tasks.anomalies(str(path), str(tmp_path / "x.nc"), {}, {**settings, "dask_scheduler": "magic"})

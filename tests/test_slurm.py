@@ -250,7 +250,9 @@ def check_netcdf_equal(expected_dir: Path, actual_dir: Path) -> int:
     actual = sorted(p.relative_to(actual_dir) for p in actual_dir.rglob("*.nc"))
     assert expected, f"the local run wrote no NetCDF under {expected_dir}"
     assert actual == expected
-    changing = re.compile(r"history|date|time|created", re.IGNORECASE)
+    # Provenance that differs between two identical runs: timestamps, the commit (others may
+    # commit while the test runs) and checksums of input files, whose bytes embed their own history.
+    changing = re.compile(r"history|date|time|created|git_commit|sha256", re.IGNORECASE)
     for relative in expected:
         with xr.open_dataset(expected_dir / relative) as local, \
                 xr.open_dataset(actual_dir / relative) as remote:
@@ -303,6 +305,9 @@ def test_demo_workflow_through_sbatch_equals_local_run(slurm_cluster, venvs, tmp
 
     check_every_job_went_through_sbatch(cluster)
     compared = check_netcdf_equal(local_dir / "results", cluster_dir / "results")
+    for table in sorted((local_dir / "results").rglob("*.csv")):
+        twin = cluster_dir / "results" / table.relative_to(local_dir / "results")
+        assert twin.read_bytes() == table.read_bytes(), f"{twin} differs from the local run"
     print(f"demo: local {local.seconds:.0f} s, SLURM {cluster.seconds:.0f} s "
           f"({len(cluster.submitted)} SLURM jobs), {compared} NetCDF files equal")
 
@@ -350,6 +355,8 @@ def test_interrupt_cancels_jobs_and_rerun_completes(slurm_cluster, venvs, tmp_pa
     interrupted = Run(interrupted_rc, log.read_text(), time.monotonic() - started)
 
     assert interrupted.returncode != 0
+    # --group-components: the four jobs of the grouped pair went as one SLURM job, then `total`.
+    assert len(interrupted.submitted) == 2, interrupted.output[-3000:]
     held_job = list(interrupted.submitted)[-1]
     queued = slurm_query("squeue", "--noheader", "--name", interrupted.run_id, "--format", "%i")
     assert queued.split() == [], f"jobs left in the queue after SIGINT: {queued}"

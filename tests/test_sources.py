@@ -22,7 +22,7 @@ def write(path, *, names=("time", "lat", "lon"), var="sst", units="degC", kelvin
         values = values + 273.15
     coords = {y_name: lat, x_name: lon}
     if calendar:
-        coords[t_name] = xr.cftime_range("0401-01-01", periods=months, freq="MS", calendar=calendar)
+        coords[t_name] = xr.date_range("0401-01-01", periods=months, freq="MS", calendar=calendar, use_cftime=True)
     else:
         coords[t_name] = pd.date_range("2000-01-01", periods=months, freq="MS")
     xr.Dataset({var: ((t_name, y_name, x_name), values, {"units": units})}, coords=coords).to_netcdf(path)

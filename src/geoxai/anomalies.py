@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from geoxai.errors import GeoxaiError
+from geoxai.settings import settings_from_section
 from geoxai.sources import month_keys
 
 DEFAULT_PERIOD = ("1880-01", "2018-12")
@@ -32,15 +33,7 @@ class AnomalySettings:
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> "AnomalySettings":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(section) - known
-        if unknown:
-            raise GeoxaiError(f"unknown config keys under anomalies: {sorted(unknown)}; known: {sorted(known)}")
-        values = dict(section)
-        for key in ("period", "climatology"):
-            if key in values:
-                values[key] = tuple(values[key])
-        return cls(**values)
+        return settings_from_section(cls, section, "anomalies")
 
 
 def _months_between(keys: np.ndarray, start: str, end: str) -> np.ndarray:
@@ -198,7 +191,7 @@ def dask_config(scheduler: str):
     """A context for dask: the threaded scheduler, or a running distributed scheduler at an address."""
     if scheduler in {"threads", "synchronous", "processes"}:
         return dask.config.set(scheduler=scheduler)
-    if scheduler.startswith("tcp://") or scheduler.startswith("tls://"):
+    if "://" in scheduler:
         from distributed import Client
 
         try:

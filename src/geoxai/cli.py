@@ -102,6 +102,49 @@ def _summary(a):
     tasks.run_summary(a.config or {}, a.inputs, a.outputs[0])
 
 
+def _synthesize_lst(a):
+    from geoxai import tasks
+
+    print(json.dumps(tasks.synthesize_lst(a.settings, a.out_dir, a.truth_dir)))
+
+
+def _fetch_cesm(a):
+    from geoxai import tasks
+
+    tasks.fetch_cesm(a.store, a.variable, a.output, years=a.years, grid_store=a.grid_store or None,
+                     month_stamp=a.month_stamp, static=a.static, config=a.config)
+
+
+def _lst_anomalies(a):
+    from geoxai import tasks
+
+    tasks.lst_anomalies(a.sst, a.output, a.variable, a.settings, config=a.config)
+
+
+def _lst_targets(a):
+    from geoxai import tasks
+
+    boxes = tasks.lst_targets(a.trefht, a.landfrac, a.output, a.boxes, a.settings,
+                              a.anomaly_settings, a.trefht_variable, a.landfrac_variable,
+                              config=a.config)
+    print(f"{len(boxes)} land boxes: {' '.join(boxes)}")
+
+
+def _lst_labels(a):
+    from geoxai import tasks
+
+    table = tasks.lst_labels(a.targets, a.anomalies, a.box, a.output, a.lead, a.settings)
+    print(table.groupby("split")["label"].agg(["count", "mean"]).to_string())
+
+
+def _skill(a):
+    from geoxai import tasks
+
+    dataset = tasks.skill(a.evaluations, a.labels, a.targets, a.output, config=a.config)
+    table = dataset[["validation_accuracy_median", "persistence_accuracy"]].to_dataframe()
+    print(table.to_string())
+
+
 # step name → (handler, [(option, argparse kwargs)])
 STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
     "fetch": (_fetch, [
@@ -113,6 +156,41 @@ STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
     "synthesize-enso": (_synthesize_enso, [
         ("--settings", {"type": _json, "default": {}}),
         ("--sst", {"required": True}), ("--index", {"required": True}), ("--truth", {"required": True}),
+    ]),
+    "synthesize-lst": (_synthesize_lst, [
+        ("--settings", {"type": _json, "default": {}}),
+        ("--out-dir", {"required": True, "help": "folder (or s3://bucket) for the Zarr stores"}),
+        ("--truth-dir", {"required": True, "help": "folder for truth.nc and truth.json"}),
+    ]),
+    "fetch-cesm": (_fetch_cesm, [
+        ("--store", {"required": True, "help": "s3://...zarr, a local .zarr folder or NetCDF"}),
+        ("--variable", {"required": True}), ("--output", {"required": True}),
+        ("--years", {"type": int, "nargs": 2, "default": None, "metavar": ("FIRST", "LAST")}),
+        ("--grid-store", {"default": "", "help": "store with the POP grid (TLAT/TLONG/TAREA)"}),
+        ("--month-stamp", {"choices": ["auto", "end", "start", "middle"], "default": "auto"}),
+        ("--static", {"action": "store_true", "help": "a time-invariant field (e.g. LANDFRAC)"}),
+    ]),
+    "lst-anomalies": (_lst_anomalies, [
+        ("--sst", {"required": True}), ("--output", {"required": True}),
+        ("--variable", {"default": "SST"}), ("--settings", {"type": _json, "default": {}}),
+    ]),
+    "lst-targets": (_lst_targets, [
+        ("--trefht", {"required": True}), ("--landfrac", {"required": True}),
+        ("--output", {"required": True}), ("--boxes", {"required": True}),
+        ("--settings", {"type": _json, "default": {}, "help": "the lst.targets section"}),
+        ("--anomaly-settings", {"type": _json, "default": {}, "help": "the lst.anomalies section"}),
+        ("--trefht-variable", {"default": "TREFHT"}),
+        ("--landfrac-variable", {"default": "LANDFRAC"}),
+    ]),
+    "lst-labels": (_lst_labels, [
+        ("--targets", {"required": True}), ("--anomalies", {"required": True}),
+        ("--box", {"required": True}), ("--output", {"required": True}),
+        ("--lead", {"type": int, "default": 1}), ("--settings", {"type": _json, "default": {}}),
+    ]),
+    "skill": (_skill, [
+        ("--evaluations", {"nargs": "+", "required": True}),
+        ("--labels", {"nargs": "+", "required": True}),
+        ("--targets", {"required": True}), ("--output", {"required": True}),
     ]),
     "anomalies": (_anomalies, [
         ("--sst", {"required": True}), ("--output", {"required": True}),
@@ -149,7 +227,8 @@ STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
         ("--output", {"required": True}), ("--subset", {"default": "all"}),
     ]),
     "plot": (_plot, [
-        ("kind", {"choices": ["composites", "seed-agreement", "case-study", "training", "index"]}),
+        ("kind", {"choices": ["composites", "seed-agreement", "case-study", "training", "index",
+                              "skill-map"]}),
         ("--inputs", {"nargs": "+", "required": True}), ("--outputs", {"nargs": "+", "required": True}),
         ("--settings", {"type": _json, "default": {}}), ("--class-index", {"type": int, "default": None}),
         ("--case", {"default": None}), ("--truth", {"default": ""}),

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geoxai.errors import GeoxaiError
+from geoxai.settings import settings_from_section
 
 SPLITS = ("train", "validation")
 
@@ -30,12 +31,7 @@ class LabelSettings:
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> "LabelSettings":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(section) - known
-        if unknown:
-            raise GeoxaiError(f"unknown config keys under labels: {sorted(unknown)}; known: {sorted(known)}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
-        settings = cls(**values)
+        settings = settings_from_section(cls, section, "labels")
         if settings.negative_threshold > settings.positive_threshold:
             raise GeoxaiError(
                 "config keys labels.negative_threshold > labels.positive_threshold: the negative phase "

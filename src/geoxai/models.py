@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from geoxai.errors import GeoxaiError
+from geoxai.settings import settings_from_section
 
 _CONFIGURED_THREADS: int | None = None
 
@@ -51,11 +52,7 @@ class ModelSettings:
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> "ModelSettings":
-        settings = cls(
-            hidden_units=tuple(int(u) for u in section.get("hidden_units", cls.hidden_units)),
-            l2=tuple(float(x) for x in section.get("l2", cls.l2)),
-            initializer=section.get("initializer", cls.initializer),
-        )
+        settings = settings_from_section(cls, section, "model")
         if len(settings.l2) != len(settings.hidden_units) + 1:
             raise GeoxaiError(
                 f"config key model.l2 has {len(settings.l2)} values but the network has "
@@ -78,11 +75,7 @@ class TrainingSettings:
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> "TrainingSettings":
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(section) - known
-        if unknown:
-            raise GeoxaiError(f"unknown config keys under training: {sorted(unknown)}; known: {sorted(known)}")
-        settings = cls(**section)
+        settings = settings_from_section(cls, section, "training")
         if settings.schedule not in {"halve", "constant"}:
             raise GeoxaiError(f"config key training.schedule is {settings.schedule!r}: use 'halve' or 'constant'")
         if settings.optimizer not in {"sgd", "adam"}:

@@ -22,5 +22,31 @@ rule enso_anomalies:
     conda:
         "../../envs/data.yaml"
     shell:
-        "{GEOXAI} anomalies --sst {input.sst:q} --output {output:q} --sst-spec {params.sst_spec:q}"
+        "python -m geoxai anomalies --sst {input.sst:q} --output {output:q} --sst-spec {params.sst_spec:q}"
         " --settings {params.settings:q} --config {params.config:q} > {log:q} 2>&1"
+
+
+rule lst_anomalies:
+    input:
+        sst="resources/lst/sst.nc",
+    output:
+        "results/lst/anomalies.nc",
+    log:
+        "logs/lst/anomalies.log",
+    benchmark:
+        "results/benchmarks/lst/anomalies.tsv"
+    params:
+        variable=config["lst"]["sst"]["variable"],
+        settings=json.dumps(config["lst"]["anomalies"]),
+        config=provenance_config("lst.sst", "lst.years", "lst.anomalies"),
+    threads: 2
+    resources:
+        mem_mb=lst_anomaly_memory_mb,
+        # Reading and binning the monthly fields dominates: about a minute per GB on one node.
+        runtime=lambda wildcards, input: 10 + int(input.size_mb / 1000),
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "python -m geoxai lst-anomalies --sst {input.sst:q} --output {output:q}"
+        " --variable {params.variable:q} --settings {params.settings:q} --config {params.config:q}"
+        " > {log:q} 2>&1"

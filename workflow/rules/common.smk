@@ -11,8 +11,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 if not config["seeds"]:
     raise ValueError("config key `seeds` is empty: give at least one random seed, e.g. seeds: [0]")
 
-APPS = ["enso"]
-TARGETS = {"enso": ["nino34"]}
+APPS = list(config["applications"])
 
 
 wildcard_constraints:
@@ -20,39 +19,65 @@ wildcard_constraints:
     seed=r"\d+",
     class_index=r"\d+",
     lrp_rule=r"[a-z0-9_]+",
-    target=r"[A-Za-z0-9_]+",
+    target=r"[A-Za-z0-9_.-]+",
     case=r"[A-Za-z0-9_-]+",
 
 
-def analysis_python():
-    """The interpreter that runs the geoxai package (TensorFlow cannot share Snakemake's)."""
-    if config.get("analysis_python"):
-        return config["analysis_python"]
+def use_analysis_environment():
+    """Put the analysis environment's interpreter first on PATH, so rules run `python -m geoxai`.
+
+    TensorFlow cannot share Snakemake's environment, so the package runs in its own one; jobs
+    (local or on SLURM) inherit PATH. With conda deployment each rule's env provides `python`
+    and the package comes from this checkout through PYTHONPATH.
+    """
     if "conda" in str(getattr(workflow.deployment_settings, "deployment_method", "")).lower():
-        # Conda envs hold the dependencies; the package itself comes from this checkout.
-        source = str(Path(workflow.basedir) / "src")
+        interpreter_dir = None
         os.environ["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [source, os.environ.get("PYTHONPATH")])
+            filter(None, [str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH")])
         )
-        return "python"
-    venv = Path(workflow.basedir) / ".venv" / "analysis" / "bin" / "python"
-    return str(venv) if venv.exists() else "python"
+    elif config.get("analysis_python"):
+        interpreter_dir = Path(config["analysis_python"]).parent
+    else:
+        interpreter_dir = Path(workflow.basedir) / ".venv" / "analysis" / "bin"
+    if interpreter_dir is not None and interpreter_dir.exists():
+        os.environ["PATH"] = os.pathsep.join([str(interpreter_dir.absolute()), os.environ["PATH"]])
 
 
-GEOXAI = f"{analysis_python()} -m geoxai"
+use_analysis_environment()
+GEOXAI = "python -m geoxai"
 CONFIG_JSON = json.dumps(config, sort_keys=True, default=str)
+
+
+def model_settings(app):
+    """The network of one application: `model`, with the application's own `<app>.model` keys
+    (e.g. an L2 suited to its grid) merged over it."""
+    return {**config["model"], **config.get(app, {}).get("model", {})}
+
+
+def model_config(wildcards):
+    return json.dumps(model_settings(wildcards.app), sort_keys=True)
 
 
 def provenance_config(*keys):
     """The config sections a step depends on, as JSON: recorded in its outputs, and (as a param)
-    the reason Snakemake reruns the step when one of them changes, and only then."""
-    chosen = {}
-    for key in keys:
-        value = config
-        for part in key.split("."):
-            value = value[part]
-        chosen[key] = value
-    return json.dumps(chosen, sort_keys=True, default=str)
+    the reason Snakemake reruns the step when one of them changes, and only then.
+
+    Returns a function of the job's wildcards, so that `model` is the job's application's network
+    (see model_settings)."""
+
+    def chosen_sections(wildcards):
+        chosen = {}
+        for key in keys:
+            if key == "model" and getattr(wildcards, "app", None):
+                chosen[key] = model_settings(wildcards.app)
+                continue
+            value = config
+            for part in key.split("."):
+                value = value[part]
+            chosen[key] = value
+        return json.dumps(chosen, sort_keys=True, default=str)
+
+    return chosen_sections
 
 
 def class_names(app):
@@ -69,7 +94,11 @@ def seeds():
 
 def data_inputs(wildcards=None):
     """The downloaded (or generated) input files, for the provenance page of the report."""
-    return ["resources/enso/sst.nc", "resources/enso/index.txt"]
+    files = {
+        "enso": ["resources/enso/sst.nc", "resources/enso/index.txt"],
+        "lst": [f"resources/lst/{field}.nc" for field in ("sst", "trefht", "landfrac")],
+    }
+    return [path for app in APPS for path in files[app]]
 
 
 def figure_files(stem):
@@ -99,5 +128,113 @@ def enso_targets():
     ]
 
 
+# Application 2: the CESM stores (configured, or generated under resources/lst/stores in the
+# layout of the AWS bucket) and the target boxes, known only after the lst_targets checkpoint.
+LST_SYNTHETIC_STORES = "resources/lst/stores"
+LST_SYNTHETIC_LAYOUT = {  # geoxai.synthetic_cesm writes the stores here under LST_SYNTHETIC_STORES
+    "sst": "ocn/monthly/cesmLE-CTRL-SST.zarr",
+    "trefht": "atm/monthly/cesmLE-CTRL-TREFHT.zarr",
+    "landfrac": "atm/static/grid.zarr",
+}
+
+
+def lst_synthetic():
+    return bool(config["lst"].get("synthetic"))
+
+
+def lst_store(field):
+    if lst_synthetic():
+        return f"{LST_SYNTHETIC_STORES}/{LST_SYNTHETIC_LAYOUT[field]}"
+    return config["lst"][field]["store"]
+
+
+def lst_grid_store(wildcards):
+    # The generated SST store carries its own TLAT/TLONG/TAREA.
+    if wildcards.field != "sst" or lst_synthetic():
+        return ""
+    return config["lst"]["sst"].get("grid_store") or ""
+
+
+def lst_store_inputs(wildcards=None):
+    return [LST_SYNTHETIC_STORES] if lst_synthetic() else []
+
+
+def lst_boxes():
+    """The land boxes kept by the lst_targets checkpoint (waits for it)."""
+    boxes_json = checkpoints.lst_targets.get().output.boxes
+    boxes = json.loads(Path(boxes_json).read_text())["boxes"]
+    unknown = [box for box in config["lst"].get("explain_targets", []) if box not in boxes]
+    if unknown:
+        raise ValueError(
+            f"config key lst.explain_targets names {unknown}, which are not land boxes of this run "
+            f"({boxes_json}: {', '.join(boxes)}): choose from these"
+        )
+    return boxes
+
+
+def lst_box_files(stem):
+    """`results/lst/<stem>/<box>.csv` of every box, after the checkpoint."""
+    return [f"results/lst/{stem}/{box}.csv" for box in lst_boxes()]
+
+
+def lst_targets_after_checkpoint(wildcards):
+    lrp_rules = config["explain"]["rules"]
+    case_studies = config["lst"].get("case_studies", [])
+    products = ["results/lst/skill.nc", *figure_files("results/lst/figures/skill_map")]
+    for box in lst_boxes():  # also checks lst.explain_targets against the kept boxes
+        if box not in config["lst"].get("explain_targets", []):
+            continue
+        products += [
+            f"results/lst/report/{box}_accuracy.html",
+            *[f"results/lst/composites/{box}/{r}.nc" for r in lrp_rules],
+            *figure_targets("lst", box, lrp_rules, case_studies),
+        ]
+    return products
+
+
+def lst_anomaly_memory_mb(wildcards):
+    # The regridded seasonal means of the whole run are held in memory, with a few float64
+    # working copies: (4 seasons x years) x (regular grid cells) x 8 bytes x 4, plus one block of
+    # monthly input per thread and the interpreter. Paper run (1801 years, 2 degrees): ~5 GB.
+    years = config["lst"]["years"][1] - config["lst"]["years"][0] + 1
+    degrees = config["lst"]["anomalies"].get("grid_degrees", 2)
+    cells = (180 / degrees) * (360 / degrees)
+    seasons = len(config["lst"]["anomalies"].get("seasons", ["DJF", "MAM", "JJA", "SON"])) * years
+    return 1000 + int(seasons * cells * 8 * 4 / 1e6)
+
+
+def index_figure_labels(wildcards):
+    """What the index figure draws: ENSO's thresholds, or the sign (0) of a box's temperature."""
+    labels = config[wildcards.app]["labels"]
+    if wildcards.app == "lst":
+        lead = config["lst"]["targets"].get("lead", 1)
+        labels = {
+            **labels,
+            "negative_threshold": 0.0,
+            "positive_threshold": 0.0,
+            "index_name": ("next-season" if lead == 1 else f"{lead}-season-ahead")
+            + f" T2m, {wildcards.target}",
+            "sample_name": "seasons",
+        }
+    return json.dumps(labels)
+
+
+def lst_skill_inputs(wildcards):
+    return {
+        "evaluations": lst_box_files("evaluation"),
+        "labels": lst_box_files("labels"),
+        "targets": "results/lst/targets.nc",
+    }
+
+
+def lst_products():
+    return ["results/lst/anomalies.nc", lst_targets_after_checkpoint]
+
+
 def all_targets():
-    return enso_targets() + ["results/report/run_summary.html"]
+    """Everything of each configured application, then the provenance page. Items may be input
+    functions (Application 2's boxes are known only after a checkpoint)."""
+    per_application = {"enso": enso_targets, "lst": lst_products}
+    return [item for app in APPS for item in per_application[app]()] + [
+        "results/report/run_summary.html"
+    ]

@@ -37,7 +37,7 @@ rule composite:
     conda:
         "../../envs/learn.yaml"
     shell:
-        "{GEOXAI} composite --relevance {input.relevance:q} --optimal-input {input.optimal_input:q}"
+        "python -m geoxai composite --relevance {input.relevance:q} --optimal-input {input.optimal_input:q}"
         " --anomalies {input.anomalies:q} --labels {input.labels:q} --output {output:q}"
         " --subset {params.subset:q} --class-names {params.class_names:q}"
         " --config {params.config:q} > {log:q} 2>&1"

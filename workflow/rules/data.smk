@@ -25,7 +25,7 @@ if config["enso"].get("synthetic"):
         conda:
             "../../envs/data.yaml"
         shell:
-            "{GEOXAI} synthesize-enso --settings {params.settings:q} --sst {output.sst:q}"
+            "python -m geoxai synthesize-enso --settings {params.settings:q} --sst {output.sst:q}"
             " --index {output.index:q} --truth {output.truth:q} > {log:q} 2>&1"
 
 else:
@@ -45,7 +45,7 @@ else:
         conda:
             "../../envs/data.yaml"
         shell:
-            "{GEOXAI} fetch --source {params.source:q} --output {output:q} --expected netcdf"
+            "python -m geoxai fetch --source {params.source:q} --output {output:q} --expected netcdf"
             " {params.checksum} > {log:q} 2>&1"
 
     rule fetch_enso_index:
@@ -63,9 +63,97 @@ else:
         conda:
             "../../envs/data.yaml"
         shell:
-            "{GEOXAI} fetch --source {params.source:q} --output {output:q} --expected text"
+            "python -m geoxai fetch --source {params.source:q} --output {output:q} --expected text"
             " {params.checksum} > {log:q} 2>&1"
 
     localrules:
         fetch_enso_sst,
         fetch_enso_index,
+
+
+# Application 2: the CESM control run's SST, 2-m temperature and land fraction, read for the
+# configured years only from the configured stores (anonymous S3 Zarr by default). With
+# `lst.synthetic` set, CESM-like stores with a known answer are generated first, in the AWS
+# bucket's layout, and read by the same fetch rules.
+
+if lst_synthetic():
+
+    rule synthesize_lst:
+        output:
+            stores=directory(LST_SYNTHETIC_STORES),
+            truth="resources/lst/truth.nc",
+            truth_json="resources/lst/truth.json",
+        log:
+            "logs/lst/synthesize.log",
+        benchmark:
+            "results/benchmarks/lst/synthesize.tsv"
+        params:
+            settings=json.dumps(config["lst"]["synthetic"]),
+            truth_dir=lambda wildcards, output: os.path.dirname(output.truth),
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../../envs/data.yaml"
+        shell:
+            "python -m geoxai synthesize-lst --settings {params.settings:q}"
+            " --out-dir {output.stores:q} --truth-dir {params.truth_dir:q} > {log:q} 2>&1"
+
+
+rule fetch_lst_field:
+    input:
+        lst_store_inputs,
+    output:
+        "resources/lst/{field}.nc",
+    wildcard_constraints:
+        field="sst|trefht",
+    log:
+        "logs/lst/fetch_{field}.log",
+    params:
+        store=lambda wildcards: lst_store(wildcards.field),
+        variable=lambda wildcards: config["lst"][wildcards.field]["variable"],
+        month_stamp=lambda wildcards: config["lst"][wildcards.field].get("month_stamp", "auto"),
+        grid_store=lst_grid_store,
+        years=" ".join(str(year) for year in config["lst"]["years"]),
+        config=lambda wildcards: provenance_config(
+            f"lst.{wildcards.field}", "lst.years", "lst.synthetic"
+        )(wildcards),
+    retries: 2
+    resources:
+        mem_mb=2000,
+        runtime=240,
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "python -m geoxai fetch-cesm --store {params.store:q} --variable {params.variable:q}"
+        " --years {params.years} --month-stamp {params.month_stamp:q}"
+        " --grid-store={params.grid_store:q} --output {output:q} --config {params.config:q}"
+        " > {log:q} 2>&1"
+
+
+rule fetch_lst_landfrac:
+    input:
+        lst_store_inputs,
+    output:
+        "resources/lst/landfrac.nc",
+    log:
+        "logs/lst/fetch_landfrac.log",
+    params:
+        store=lst_store("landfrac"),
+        variable=config["lst"]["landfrac"]["variable"],
+        config=provenance_config("lst.landfrac", "lst.synthetic"),
+    retries: 2
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "python -m geoxai fetch-cesm --static --store {params.store:q}"
+        " --variable {params.variable:q} --output {output:q} --config {params.config:q}"
+        " > {log:q} 2>&1"
+
+
+localrules:
+    fetch_lst_field,
+    fetch_lst_landfrac,

@@ -27,7 +27,7 @@ rule relevance:
     conda:
         "../../envs/learn.yaml"
     shell:
-        "{GEOXAI} relevance --model {input.model:q} --anomalies {input.anomalies:q}"
+        "python -m geoxai relevance --model {input.model:q} --anomalies {input.anomalies:q}"
         " --labels {input.labels:q} --output {output:q} --rule {wildcards.lrp_rule}"
         " --backend {params.backend:q} --seed {wildcards.seed} --epsilon {params.epsilon}"
         " --class-names {params.class_names:q} --config {params.config:q} > {log:q} 2>&1"
@@ -57,7 +57,7 @@ rule optimal_input:
     conda:
         "../../envs/learn.yaml"
     shell:
-        "{GEOXAI} optimal-input --model {input.model:q} --anomalies {input.anomalies:q}"
+        "python -m geoxai optimal-input --model {input.model:q} --anomalies {input.anomalies:q}"
         " --labels {input.labels:q} --output {output:q} --class-index {wildcards.class_index}"
         " --seed {wildcards.seed} --settings {params.settings:q}"
         " --class-names {params.class_names:q} --config {params.config:q} > {log:q} 2>&1"

@@ -2,7 +2,7 @@
 # (`snakemake --report results/report.html`); `figures.formats` adds vector copies (pdf, svg).
 
 
-def figure_outputs(stem, caption, category):
+def figure_outputs(stem, caption, category, subcategory="{app} {target}"):
     """The PNG (in the report) and any extra formats the config asks for."""
     extra = [f for f in config["figures"]["formats"] if f != "png"]
     return {
@@ -10,7 +10,7 @@ def figure_outputs(stem, caption, category):
             f"{stem}.png",
             caption=f"../report/{caption}.rst",
             category=category,
-            subcategory="{app} {target}",
+            subcategory=subcategory,
         ),
         **{fmt: f"{stem}.{fmt}" for fmt in extra},
     }
@@ -53,7 +53,7 @@ rule figure_composites:
     conda:
         "../../envs/figures.yaml"
     shell:
-        "{GEOXAI} plot composites --inputs {input:q} --outputs {output:q}"
+        "python -m geoxai plot composites --inputs {input:q} --outputs {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -76,7 +76,7 @@ rule figure_seed_agreement:
     conda:
         "../../envs/figures.yaml"
     shell:
-        "{GEOXAI} plot seed-agreement --inputs {input:q} --outputs {output:q}"
+        "python -m geoxai plot seed-agreement --inputs {input:q} --outputs {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -96,7 +96,7 @@ rule figure_case_study:
     conda:
         "../../envs/figures.yaml"
     shell:
-        "{GEOXAI} plot case-study --inputs {input.anomalies:q} {input.relevance:q}"
+        "python -m geoxai plot case-study --inputs {input.anomalies:q} {input.relevance:q}"
         " --outputs {output:q} --case {wildcards.case:q} --truth {params.truth:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
@@ -116,7 +116,7 @@ rule figure_training:
     conda:
         "../../envs/figures.yaml"
     shell:
-        "{GEOXAI} plot training --inputs {input:q} --outputs {output:q}"
+        "python -m geoxai plot training --inputs {input:q} --outputs {output:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -129,14 +129,14 @@ rule figure_index:
         "logs/{app}/figures/{target}_index.log",
     params:
         settings=json.dumps(config["figures"]),
-        labels=lambda wildcards: json.dumps(config[wildcards.app]["labels"]),
+        labels=index_figure_labels,
     resources:
         mem_mb=1000,
         runtime=5,
     conda:
         "../../envs/figures.yaml"
     shell:
-        "{GEOXAI} plot index --inputs {input:q} --outputs {output:q} --labels {params.labels:q}"
+        "python -m geoxai plot index --inputs {input:q} --outputs {output:q} --labels {params.labels:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -158,7 +158,7 @@ rule evaluation_table:
     conda:
         "../../envs/figures.yaml"
     shell:
-        "{GEOXAI} table --inputs {input:q} --outputs {output:q} > {log:q} 2>&1"
+        "python -m geoxai table --inputs {input:q} --outputs {output:q} > {log:q} 2>&1"
 
 
 rule run_summary:
@@ -180,5 +180,46 @@ rule run_summary:
     conda:
         "../../envs/figures.yaml"
     shell:
-        "{GEOXAI} summary --inputs {input:q} --outputs {output:q} --config {params.config:q}"
+        "python -m geoxai summary --inputs {input:q} --outputs {output:q} --config {params.config:q}"
         " > {log:q} 2>&1"
+
+
+# Application 2: the skill of every land box's networks on one map, beside persistence.
+
+
+rule lst_skill:
+    input:
+        unpack(lst_skill_inputs),
+    output:
+        "results/lst/skill.nc",
+    log:
+        "logs/lst/skill.log",
+    params:
+        config=provenance_config("seeds", "lst.targets", "lst.labels", "training"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "python -m geoxai skill --evaluations {input.evaluations:q} --labels {input.labels:q}"
+        " --targets {input.targets:q} --output {output:q} --config {params.config:q} > {log:q} 2>&1"
+
+
+rule figure_skill_map:
+    input:
+        "results/lst/skill.nc",
+    output:
+        **figure_outputs("results/lst/figures/skill_map", "skill_map", "Skill map", "lst"),
+    log:
+        "logs/lst/figures/skill_map.log",
+    params:
+        settings=json.dumps(config["figures"]),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/figures.yaml"
+    shell:
+        "python -m geoxai plot skill-map --inputs {input:q} --outputs {output:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"

@@ -20,6 +20,68 @@ rule enso_labels:
     conda:
         "../../envs/data.yaml"
     shell:
-        "{GEOXAI} labels --index {input.index:q} --anomalies {input.anomalies:q}"
+        "python -m geoxai labels --index {input.index:q} --anomalies {input.anomalies:q}"
         " --output {output.table:q} --counts {output.counts:q} --index-spec {params.index_spec:q}"
+        " --settings {params.settings:q} > {log:q} 2>&1"
+
+
+# Application 2: seasonal 2-m temperature anomaly of each land box (which boxes count as land is
+# known only from the land fraction, hence a checkpoint), then one label table per box: the sign
+# of the box anomaly `lead` seasons after each SST season, with the persistence forecast.
+
+
+checkpoint lst_targets:
+    input:
+        trefht="resources/lst/trefht.nc",
+        landfrac="resources/lst/landfrac.nc",
+    output:
+        targets="results/lst/targets.nc",
+        boxes="results/lst/targets.json",
+    log:
+        "logs/lst/targets.log",
+    benchmark:
+        "results/benchmarks/lst/targets.tsv"
+    params:
+        settings=json.dumps(config["lst"]["targets"]),
+        anomaly_settings=json.dumps(config["lst"]["anomalies"]),
+        trefht_variable=config["lst"]["trefht"]["variable"],
+        landfrac_variable=config["lst"]["landfrac"]["variable"],
+        config=provenance_config(
+            "lst.trefht", "lst.landfrac", "lst.years", "lst.targets", "lst.anomalies"
+        ),
+    threads: 2
+    resources:
+        # Box means are taken block by block; only the (season, box) table is held.
+        mem_mb=lambda wildcards, input: 1500 + int(0.05 * input.size_mb),
+        runtime=lambda wildcards, input: 10 + int(input.size_mb / 1000),
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "python -m geoxai lst-targets --trefht {input.trefht:q} --landfrac {input.landfrac:q}"
+        " --output {output.targets:q} --boxes {output.boxes:q} --settings {params.settings:q}"
+        " --anomaly-settings {params.anomaly_settings:q}"
+        " --trefht-variable {params.trefht_variable:q}"
+        " --landfrac-variable {params.landfrac_variable:q} --config {params.config:q}"
+        " > {log:q} 2>&1"
+
+
+rule lst_labels:
+    input:
+        targets="results/lst/targets.nc",
+        anomalies="results/lst/anomalies.nc",
+    output:
+        "results/lst/labels/{target}.csv",
+    log:
+        "logs/lst/labels/{target}.log",
+    params:
+        lead=config["lst"]["targets"].get("lead", 1),
+        settings=json.dumps(config["lst"]["labels"]),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "python -m geoxai lst-labels --targets {input.targets:q} --anomalies {input.anomalies:q}"
+        " --box {wildcards.target:q} --output {output:q} --lead {params.lead}"
         " --settings {params.settings:q} > {log:q} 2>&1"

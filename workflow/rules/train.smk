@@ -19,7 +19,7 @@ rule train:
     benchmark:
         "results/benchmarks/{app}/train/{target}_seed{seed}.tsv"
     params:
-        model_config=json.dumps(config["model"]),
+        model_config=model_config,
         training_config=json.dumps(config["training"]),
         class_names=class_names_json,
     threads: config["training"]["threads"]
@@ -31,7 +31,7 @@ rule train:
     conda:
         "../../envs/learn.yaml"
     shell:
-        "{GEOXAI} train --anomalies {input.anomalies:q} --labels {input.labels:q} --seed {wildcards.seed}"
+        "python -m geoxai train --anomalies {input.anomalies:q} --labels {input.labels:q} --seed {wildcards.seed}"
         " --model {output.model:q} --metrics {output.metrics:q} --model-config {params.model_config:q}"
         " --training-config {params.training_config:q} --class-names {params.class_names:q}"
         " > {log:q} 2>&1"
@@ -52,4 +52,4 @@ rule evaluate:
     conda:
         "../../envs/learn.yaml"
     shell:
-        "{GEOXAI} evaluate --metrics {input.metrics:q} --output {output:q} > {log:q} 2>&1"
+        "python -m geoxai evaluate --metrics {input.metrics:q} --output {output:q} > {log:q} 2>&1"
