@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 import numpy as np
-
 from measure import Figure, command_line, load_average, now, run_child
 
 
@@ -60,13 +59,25 @@ def skinny_matmul_gflops(rows: int, features: int, units: int, repeats: int = 5)
 
 
 def copy_bandwidth(megabytes: int = 256, repeats: int = 7) -> dict[str, Any]:
-    """Child task: ``np.copyto`` of a large float32 array; bytes read + bytes written per second."""
+    """Child task: ``np.copyto`` of a large float32 array; bytes read + bytes written per second.
+
+    Also the write speed into freshly allocated memory (first touch: the kernel must supply
+    and zero every page), worst and best of ``repeats``.
+    """
     source = np.ones(megabytes * 2**20 // 4, dtype=np.float32)
+    first_touch = []
+    for _ in range(repeats):
+        fresh = np.empty_like(source)
+        start = time.perf_counter()
+        np.copyto(fresh, source)
+        first_touch.append(source.nbytes / (time.perf_counter() - start) / 1e9)
+        del fresh
     target = np.empty_like(source)
     np.copyto(target, source)  # fault in the pages before timing
     seconds = _best_seconds(lambda: np.copyto(target, source), repeats)
     read_seconds = _best_seconds(lambda: source.sum(), repeats)
-    return {"copy_gbs": 2 * source.nbytes / seconds / 1e9, "read_gbs": source.nbytes / read_seconds / 1e9}
+    return {"copy_gbs": 2 * source.nbytes / seconds / 1e9, "read_gbs": source.nbytes / read_seconds / 1e9,
+            "first_touch_worst_gbs": min(first_touch), "first_touch_best_gbs": max(first_touch)}
 
 
 def measure_limits(repeats: int) -> tuple[dict[str, float], list[Figure]]:
@@ -89,5 +100,11 @@ def measure_limits(repeats: int) -> tuple[dict[str, float], list[Figure]]:
     figures.append(Figure(
         "machine", "memory bandwidth (numpy copy, read + write)", "256 MiB", round(answer["copy_gbs"], 1),
         "GB/s", note=f"read only (sum): {answer['read_gbs']:.1f} GB/s", load=(before, load_average()),
+        repeats=repeats, date=now(), command=command_line("machine")))
+    figures.append(Figure(
+        "machine", "write into freshly allocated memory (first touch)", "256 MiB",
+        round(answer["first_touch_worst_gbs"], 2), "GB/s (worst)",
+        reference=f"best {answer['first_touch_best_gbs']:.1f} GB/s",
+        note="page faults: every new large array pays this on its first write", load=figures[-1].load,
         repeats=repeats, date=now(), command=command_line("machine")))
     return limits, figures

@@ -51,7 +51,7 @@ class Figure:
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def load_average() -> float:
@@ -142,7 +142,7 @@ def run_child(task: str, arguments: dict[str, Any], address_space_mib: float | N
     env = {**os.environ, **(environment or {})}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY / "src"), env.get("PYTHONPATH")]))
     command = [sys.executable, str(BENCHMARKS / "child.py"), task, json.dumps(arguments)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=limit,
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, preexec_fn=limit,
                           timeout=timeout_s, cwd=REPOSITORY)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:

@@ -4,13 +4,13 @@ The demo's CESM-like source has a known answer: one land box's next-season 2-m t
 SST in a tropical-Pacific driver region, every other box is noise. The workflow runs only the lst
 targets here (a config file with `applications: [lst]`), through the same rules as the paper run:
 generated Zarr stores -> fetch -> seasonal anomalies -> checkpoint of land boxes -> labels -> one
-network per box and seed -> skill map, composites and figures.
+network per box and seed -> skill map, composites and figures. The tests at the end run the
+same steps without Snakemake on a tiny store, and check the config schema of Application 2.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,24 +20,19 @@ import xarray as xr
 import yaml
 from conftest import REPO, config_files, run_snakemake
 
+from geoxai import tasks
 from geoxai.composites import relevance_share_in_region
-
-pytestmark = pytest.mark.workflow
+from geoxai.errors import GeoxaiError
+from geoxai.synthetic_cesm import generate_cesm_like
 
 LST = "results/lst"
 DEMO = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
 
 
 @pytest.fixture(scope="session")
-def lst_run(tmp_path_factory) -> Path:
-    """The demo's Application 2 run once into a fresh folder; tests read its outputs."""
-    workdir = tmp_path_factory.mktemp("lst_demo")
-    only_lst = tmp_path_factory.mktemp("lst_config") / "only_lst.yaml"
-    only_lst.write_text("applications: [lst]\n")
-    started = time.perf_counter()
-    run_snakemake(workdir, "--cores", "2", "--configfile", *config_files("demo.yaml", only_lst))
-    print(f"\nApplication 2 demo: {time.perf_counter() - started:.0f} s on 2 cores")
-    return workdir
+def lst_run(demo_run) -> Path:
+    """The demo (both applications) run once by conftest's `demo_run`; these tests read Application 2."""
+    return demo_run
 
 
 @pytest.fixture(scope="session")
@@ -50,11 +45,12 @@ def skill(lst_run) -> xr.Dataset:
     return xr.load_dataset(lst_run / LST / "skill.nc")
 
 
+@pytest.mark.workflow
 def test_driven_box_is_skilful(skill, truth):
     driven = skill.sel(box=truth["driven_box"])
     median = float(driven["validation_accuracy_median"])
     print(f"driven box {truth['driven_box']}: median validation accuracy {median:.3f} "
-          f"(seeds {driven['validation_accuracy'].values.round(3).tolist()}; best possible "
+          f"(seeds {[round(float(v), 3) for v in driven['validation_accuracy'].values]}; best possible "
           f"{truth['best_possible_accuracy_driven_box']}); persistence "
           f"{float(driven['persistence_accuracy']):.3f}")
     assert median >= 0.8
@@ -62,6 +58,7 @@ def test_driven_box_is_skilful(skill, truth):
     assert median > float(driven["persistence_accuracy"])
 
 
+@pytest.mark.workflow
 def test_undriven_boxes_stay_near_chance(skill, truth):
     """With ~160 validation seasons one network's accuracy on noise scatters by 0.5/sqrt(160)
     = 0.04 around 0.5: the median over boxes (of medians over seeds) must lie within 0.1
@@ -76,6 +73,7 @@ def test_undriven_boxes_stay_near_chance(skill, truth):
     assert float(others.max()) <= 0.7
 
 
+@pytest.mark.workflow
 def test_driven_box_relevance_concentrates_on_the_driver(lst_run, truth):
     box = truth["driven_box"]
     composites = xr.open_dataset(lst_run / LST / f"composites/{box}/alpha_1_beta_0.nc")
@@ -92,6 +90,7 @@ def test_driven_box_relevance_concentrates_on_the_driver(lst_run, truth):
         assert ratio >= 5
 
 
+@pytest.mark.workflow
 def test_skill_file_has_the_persistence_baseline_and_provenance(lst_run, skill):
     boxes = json.loads((lst_run / LST / "targets.json").read_text())["boxes"]
     assert sorted(skill["box"].values.tolist()) == sorted(boxes)
@@ -112,6 +111,7 @@ def test_skill_file_has_the_persistence_baseline_and_provenance(lst_run, skill):
     assert ((skill["lon"] > skill["box_lon"]) & (skill["lon"] < skill["box_lon_max"])).all()
 
 
+@pytest.mark.workflow
 def test_anomalies_have_the_enso_layout_and_come_from_the_generated_stores(lst_run):
     anomalies = xr.open_dataset(lst_run / LST / "anomalies.nc")
     grid = DEMO["lst"]["anomalies"]["grid_degrees"]
@@ -129,6 +129,7 @@ def test_anomalies_have_the_enso_layout_and_come_from_the_generated_stores(lst_r
         assert record["url"].startswith("resources/lst/stores/"), record
 
 
+@pytest.mark.workflow
 def test_every_box_has_a_label_table_aligned_to_the_anomalies(lst_run):
     keys = set(xr.open_dataset(lst_run / LST / "anomalies.nc")["time_key"].values.astype(str))
     for box in json.loads((lst_run / LST / "targets.json").read_text())["boxes"]:
@@ -139,6 +140,7 @@ def test_every_box_has_a_label_table_aligned_to_the_anomalies(lst_run):
         assert (table["split"] == "train").sum() == round(0.8 * len(table))
 
 
+@pytest.mark.workflow
 def test_figures_of_the_explained_boxes_and_the_skill_map(lst_run):
     assert (lst_run / LST / "figures/skill_map.png").stat().st_size > 10_000
     for box in DEMO["lst"]["explain_targets"]:
@@ -146,6 +148,7 @@ def test_figures_of_the_explained_boxes_and_the_skill_map(lst_run):
         assert len(figures) == 6, figures  # training, index, 2 composites, 2 agreement
 
 
+@pytest.mark.workflow
 def test_rerun_is_a_no_op(lst_run, tmp_path):
     only_lst = tmp_path / "only_lst.yaml"
     only_lst.write_text("applications: [lst]\n")
@@ -153,6 +156,7 @@ def test_rerun_is_a_no_op(lst_run, tmp_path):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+@pytest.mark.workflow
 def test_an_explain_target_that_is_not_a_land_box_stops_with_a_clear_message(lst_run, tmp_path):
     override = tmp_path / "override.yaml"
     override.write_text(yaml.safe_dump({
@@ -163,3 +167,82 @@ def test_an_explain_target_that_is_not_a_land_box_stops_with_a_clear_message(lst
     assert result.returncode != 0
     assert "lst.explain_targets" in result.stdout + result.stderr
     assert "lat60_lon190" in result.stdout + result.stderr
+
+
+# --- the steps without Snakemake, on a small generated store (fast) ---------------------------
+
+SMALL = {"n_years": 12, "ocean_nlat": 24, "ocean_nlon": 36, "atm_dlat": 10.0, "atm_dlon": 10.0,
+         "sst_grid_degrees": 10.0}
+TARGETS = {"lat_edges": [20, 30, 40], "lon_edges": [240, 250, 260], "land_threshold": 0.5}
+ANOMALIES = {"grid_degrees": 10, "seasons": ["DJF", "MAM", "JJA", "SON"], "drift": "linear"}
+
+
+@pytest.fixture(scope="module")
+def small_steps(tmp_path_factory) -> dict[str, Path]:
+    """Stores -> fetch (SST one year shorter than TREFHT) -> anomalies -> targets."""
+    folder = tmp_path_factory.mktemp("lst_steps")
+    stores = generate_cesm_like(SMALL, folder / "stores")
+    paths = {name: folder / f"{name}.nc" for name in ("sst", "trefht", "landfrac", "anomalies",
+                                                      "targets")}
+    paths["boxes"] = folder / "targets.json"
+    tasks.fetch_cesm(stores["sst"], "SST", str(paths["sst"]), years=[400, 410])
+    tasks.fetch_cesm(stores["trefht"], "TREFHT", str(paths["trefht"]), years=[400, 411])
+    tasks.fetch_cesm(stores["landfrac"], "LANDFRAC", str(paths["landfrac"]), static=True)
+    tasks.lst_anomalies(str(paths["sst"]), str(paths["anomalies"]), "SST", ANOMALIES)
+    tasks.lst_targets(str(paths["trefht"]), str(paths["landfrac"]), str(paths["targets"]),
+                      str(paths["boxes"]), TARGETS, ANOMALIES)
+    return paths
+
+
+def test_targets_name_the_kept_boxes_with_their_edges(small_steps):
+    boxes = json.loads(small_steps["boxes"].read_text())["boxes"]
+    targets = xr.open_dataset(small_steps["targets"])
+    assert boxes == targets["box"].values.tolist() and 1 <= len(boxes) <= 4
+    assert (targets["box_lat_max"] - targets["box_lat"] == 10).all()
+    assert (targets["box_lon_max"] - targets["box_lon"] == 10).all()
+    assert (targets["box_land_fraction"] >= TARGETS["land_threshold"]).all()
+    assert targets["trefht_box_anomaly"].attrs["units"] == "K"
+    record = json.loads(Path(f"{small_steps['landfrac']}.provenance.json").read_text())
+    assert record["url"].endswith("atm/static/grid.zarr") and record["variable"] == "LANDFRAC"
+
+
+def test_labels_keep_only_seasons_with_sst_and_split_them_again(small_steps, tmp_path):
+    box = json.loads(small_steps["boxes"].read_text())["boxes"][0]
+    table = tasks.lst_labels(str(small_steps["targets"]), str(small_steps["anomalies"]), box,
+                             str(tmp_path / "labels.csv"), lead=1, settings={})
+    sst_seasons = xr.open_dataset(small_steps["anomalies"])["time_key"].values.astype(str)
+    # TREFHT has one more year than SST: its seasons have targets but no SST map, so they go.
+    assert table["time"].iloc[-1] == sst_seasons[-1] and set(table["time"]) <= set(sst_seasons)
+    assert (table["split"] == "train").sum() == round(0.8 * len(table))
+    with xr.open_dataset(small_steps["targets"]) as targets:
+        series = targets["trefht_box_anomaly"].sel(box=box).to_series()
+        keys = list(targets["time_key"].values.astype(str))
+    for _, row in table.head(3).iterrows():
+        position = keys.index(row["time"])
+        assert row["index"] == pytest.approx(series.iloc[position + 1], abs=1e-4)
+        assert row["persistence"] == int(series.iloc[position] > 0)
+
+
+def test_a_box_that_is_not_a_land_box_is_refused_by_name(small_steps, tmp_path):
+    with pytest.raises(GeoxaiError, match="lat60_lon190.*not among the land boxes"):
+        tasks.lst_labels(str(small_steps["targets"]), str(small_steps["anomalies"]),
+                         "lat60_lon190", str(tmp_path / "labels.csv"), lead=1, settings={})
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"lst": {"targets": {"lead": 0}}}, "lead"),
+        ({"lst": {"explain_targets": ["box_30_250"]}}, "box_30_250"),
+        ({"applications": ["enso", "land"]}, "land"),
+        ({"lst": {"anomalies": {"drift": "quadratic"}}}, "quadratic"),
+    ],
+)
+def test_bad_lst_config_values_stop_with_a_clear_message(tmp_path, override, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(override))
+    result = run_snakemake(tmp_path, "-n", "--configfile", *config_files("demo.yaml", path),
+                           check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr

@@ -28,22 +28,56 @@ from geoxai.errors import GeoxaiError
 #: iNNvestigate replaces a zero denominator by Keras' epsilon; the numpy backend does the same.
 ZERO_DENOMINATOR = np.float32(1e-7)
 
-#: Input bytes per numpy block: the block and its few same-sized temporaries then stay in the
-#: CPU's last-level cache (64 rows of a 1° map), measured faster than 256-row blocks.
+#: Input bytes per numpy block (64 rows of a 1° map). The first layer's four skinny matrix
+#: products take three quarters of the time; measured, they reach the single-core matmul speed
+#: from about 64 rows on (fewer rows re-read the 2 MB kernel more often per sample), while
+#: larger blocks gain nothing (benchmarks/README.md).
 NUMPY_BLOCK_BYTES = 16 * 2**20
 
 Weights = list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
+class DenseLayer:
+    """One dense layer as the numpy backend uses it; |kernel| is computed once per explanation."""
+
+    kernel: np.ndarray  # (in, out) float32
+    bias: np.ndarray  # (out,)
+    absolute_kernel: np.ndarray  # |kernel|, for the α-β rules
+    rectified: bool  # the layer applies a ReLU to its preactivation
+
+    @classmethod
+    def of(cls, kernel: np.ndarray, bias: np.ndarray, rectified: bool) -> DenseLayer:
+        return cls(kernel, bias, np.abs(kernel), rectified)
+
+
+@dataclass(frozen=True)
 class DenseStep:
-    """What a backward step needs to know about one dense layer for a block of samples."""
+    """What a backward step needs to know about one dense layer for a block of samples.
+
+    ``out`` and ``scratch``, when given, are arrays of the inputs' shape that the step may write
+    into: the relevance goes to ``out`` and ``scratch`` holds one temporary, so the wide first
+    layer allocates nothing per block (a fresh array of a few MB costs page faults on every
+    block, as much as the arithmetic).
+    """
 
     inputs: np.ndarray  # (n, in): the layer's input activations
-    kernel: np.ndarray  # (in, out)
-    bias: np.ndarray  # (out,)
+    layer: DenseLayer
     preactivation: np.ndarray  # (n, out): inputs @ kernel + bias
-    rectified: bool  # the layer applies a ReLU to its preactivation
+    out: np.ndarray | None = None
+    scratch: np.ndarray | None = None
+
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.layer.kernel
+
+    @property
+    def bias(self) -> np.ndarray:
+        return self.layer.bias
+
+    @property
+    def rectified(self) -> bool:
+        return self.layer.rectified
 
 
 #: A backward step maps the relevance at a layer's output (n, out) to its inputs (n, in); the
@@ -78,20 +112,22 @@ def _safe_divide(relevance: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return relevance / np.where(denominator == 0, ZERO_DENOMINATOR, denominator)
 
 
-def _z_step(step: DenseStep, relevance: np.ndarray, epsilon: float) -> np.ndarray:
-    share = _safe_divide(relevance, step.preactivation)
-    result = share @ step.kernel.T
+def _times_inputs(step: DenseStep, share: np.ndarray) -> np.ndarray:
+    """``(share @ kernel.T) * inputs``, written into ``step.out`` when there is one."""
+    result = np.matmul(share, step.kernel.T, out=step.out)
     result *= step.inputs
     return result
+
+
+def _z_step(step: DenseStep, relevance: np.ndarray, epsilon: float) -> np.ndarray:
+    return _times_inputs(step, _safe_divide(relevance, step.preactivation))
 
 
 def _epsilon_step(step: DenseStep, relevance: np.ndarray, epsilon: float) -> np.ndarray:
     z = step.preactivation
     # epsilon takes the sign of the preactivation, with sign(0) = +1 as in iNNvestigate
     stabilizer = np.where(z >= 0, np.float32(epsilon), np.float32(-epsilon))
-    result = (relevance / (z + stabilizer)) @ step.kernel.T
-    result *= step.inputs
-    return result
+    return _times_inputs(step, relevance / (z + stabilizer))
 
 
 def _alpha_beta_step(alpha: float, beta: float) -> BackwardStep:
@@ -99,13 +135,13 @@ def _alpha_beta_step(alpha: float, beta: float) -> BackwardStep:
 
     Term by term x⁺w⁺ + x⁻w⁻ = (xw)⁺ = (xw + |x||w|)/2 and x⁺w⁻ + x⁻w⁺ = (xw)⁻ = (xw - |x||w|)/2,
     so the denominators and the backward pass need only products with W and |W|: no split copies
-    of the inputs or the kernel, two skinny matrix products each way.
+    of the inputs or the kernel, two skinny matrix products each way, and one temporary (|x|,
+    then the second product) of the inputs' size.
     """
 
     def backward(step: DenseStep, relevance: np.ndarray, epsilon: float) -> np.ndarray:
-        absolute_kernel = np.abs(step.kernel)
-        absolute_inputs = np.abs(step.inputs)
-        magnitude = absolute_inputs @ absolute_kernel  # Σ|x||w|
+        absolute_inputs = np.abs(step.inputs, out=step.scratch)
+        magnitude = absolute_inputs @ step.layer.absolute_kernel  # Σ|x||w|
         # preactivation + bias = Σxw + 2b, so each denominator (Σxw ± Σ|x||w|)/2 + b is:
         centre = step.preactivation + step.bias
         activator_share = np.float32(alpha) * _safe_divide(relevance, 0.5 * (centre + magnitude))
@@ -116,11 +152,11 @@ def _alpha_beta_step(alpha: float, beta: float) -> BackwardStep:
         else:
             signed_share = magnitude_share = activator_share
         # R_i = Σ_j α s_j (x_i w_ij)⁺ - β t_j (x_i w_ij)⁻, each part split as above
-        result = (0.5 * signed_share) @ step.kernel.T
-        result *= step.inputs
-        magnitude_part = (0.5 * magnitude_share) @ absolute_kernel.T
-        magnitude_part *= absolute_inputs
-        result += magnitude_part
+        result = np.matmul(0.5 * magnitude_share, step.layer.absolute_kernel.T, out=step.out)
+        result *= absolute_inputs
+        signed_part = np.matmul(0.5 * signed_share, step.kernel.T, out=step.scratch)
+        signed_part *= step.inputs
+        result += signed_part
         return result
 
     return backward
@@ -130,7 +166,7 @@ def _gradient_step(step: DenseStep, gradient: np.ndarray, epsilon: float) -> np.
     if step.rectified:
         # TensorFlow's ReLU passes the gradient only where the preactivation is > 0
         gradient = gradient * (step.preactivation > 0)
-    return gradient @ step.kernel.T
+    return np.matmul(gradient, step.kernel.T, out=step.out)
 
 
 _ALPHA_BETA_CONVENTION = (
@@ -210,17 +246,28 @@ def weights_of(model) -> Weights:
     ]
 
 
-def forward_steps(weights: Weights, inputs: np.ndarray) -> tuple[list[DenseStep], np.ndarray]:
-    """Forward pass that keeps what the backward pass needs; returns the steps and the logits."""
+def dense_layers(weights: Weights) -> list[DenseLayer]:
+    """The layers of :func:`weights_of` with what the backward steps reuse for every block."""
+    last = len(weights) - 1
+    return [DenseLayer.of(kernel, bias, position < last) for position, (kernel, bias) in enumerate(weights)]
+
+
+def forward_steps(
+    layers: list[DenseLayer], inputs: np.ndarray, out: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+) -> tuple[list[DenseStep], np.ndarray]:
+    """Forward pass that keeps what the backward pass needs; returns the steps and the logits.
+
+    ``out`` and ``scratch`` (the inputs' shape) are handed to the first layer's backward step.
+    """
     steps = []
     activations = inputs
-    last = len(weights) - 1
-    for position, (kernel, bias) in enumerate(weights):
-        preactivation = activations @ kernel
-        preactivation += bias
-        rectified = position < last
-        steps.append(DenseStep(activations, kernel, bias, preactivation, rectified))
-        activations = np.maximum(preactivation, 0) if rectified else preactivation
+    for position, layer in enumerate(layers):
+        preactivation = activations @ layer.kernel
+        preactivation += layer.bias
+        buffers = (out, scratch) if position == 0 else (None, None)
+        steps.append(DenseStep(activations, layer, preactivation, *buffers))
+        activations = np.maximum(preactivation, 0) if layer.rectified else preactivation
     return steps, activations
 
 
@@ -230,14 +277,19 @@ def numpy_block_rows(n_features: int, batch_size: int) -> int:
 
 
 def _explain_numpy(model, inputs: np.ndarray, rule: Rule, epsilon: float, batch_size: int):
-    weights = weights_of(model)
+    layers = dense_layers(weights_of(model))
     relevance = np.empty(inputs.shape, dtype=np.float32)
     winner = np.empty(len(inputs), dtype=np.int64)
     winning_logit = np.empty(len(inputs), dtype=np.float32)
     rows = numpy_block_rows(inputs.shape[1], batch_size)
+    scratch = np.empty((min(rows, len(inputs)), inputs.shape[1]), dtype=np.float32)
     for start in range(0, len(inputs), rows):
         block = slice(start, start + rows)
-        steps, logits = forward_steps(weights, inputs[block])
+        block_inputs = inputs[block]
+        # the first layer's backward step writes the relevance straight into its rows
+        steps, logits = forward_steps(
+            layers, block_inputs, relevance[block], scratch[: len(block_inputs)]
+        )
         winner[block] = np.argmax(logits, axis=1)
         samples = np.arange(len(logits))
         winning_logit[block] = logits[samples, winner[block]]
@@ -245,7 +297,6 @@ def _explain_numpy(model, inputs: np.ndarray, rule: Rule, epsilon: float, batch_
         flowing[samples, winner[block]] = winning_logit[block] if rule.starts_from_logit else 1.0
         for step in reversed(steps):
             flowing = rule.backward(step, flowing, epsilon)
-        relevance[block] = flowing
     return relevance, winner, winning_logit
 
 

@@ -55,7 +55,8 @@ def model_settings(app):
 
 
 def model_config(wildcards):
-    return json.dumps(model_settings(wildcards.app), sort_keys=True)
+    # Key order as in the config: ENSO's param stays the string it always was (no rerun).
+    return json.dumps(model_settings(wildcards.app))
 
 
 def provenance_config(*keys):

@@ -1,0 +1,230 @@
+"""Stage 3: LRP relevance of every sample (``geoxai.explain.explain``), both backends, and
+stage 4: backwards optimization (``geoxai.optimal_input.optimal_input``).
+
+LRP's floor is memory traffic: each input is read once and its relevance written once, 8 bytes
+per input cell, which a numpy copy of the same bytes measures. Both backends run in the same
+process on the same network (the paper's architecture, he_normal weights: the cost does not
+depend on training) and the same anomaly-like inputs (land cells exactly zero), and their
+relevance is compared sample by sample.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+import numpy as np
+from measure import Figure, best_child, command_line, now
+
+SAMPLES = 822
+RULES = ("alpha_1_beta_0", "z")
+
+
+def _inputs(degrees: float, samples: int) -> np.ndarray:
+    from geoxai.synthetic import grid_centres, ocean_mask
+
+    lat, lon = grid_centres(degrees)
+    ocean = ocean_mask(lat, lon).ravel()
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((samples, ocean.size), dtype=np.float32) * ocean.astype(np.float32)
+
+
+def _model(features: int, tf_threads: int):
+    """The paper's network with he_normal kernels and small random biases (as after training:
+    zero biases would leave every ReLU at its kink for an all-zero start)."""
+    from geoxai.models import build_model, configure_tensorflow
+
+    tf = configure_tensorflow(tf_threads)
+    tf.keras.utils.set_random_seed(0)
+    model = build_model(features)
+    rng = np.random.default_rng(1)
+    model.set_weights([w if w.ndim == 2 else (0.1 * rng.standard_normal(w.shape)).astype(np.float32)
+                       for w in model.get_weights()])
+    return model
+
+
+def _best(work, repeats: int, clock=time.perf_counter) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = clock()
+        work()
+        best = min(best, clock() - start)
+    return best
+
+
+def _analyze_only(model, rule: str, inputs: np.ndarray, batch_size: int = 256):
+    """iNNvestigate's steady state: the analyzer built (and its graph traced) once, outside."""
+    import innvestigate
+
+    from geoxai.explain import RULES
+
+    analyzer = innvestigate.create_analyzer(RULES[rule].analyzer, innvestigate.model_wo_softmax(model))
+    analyzer.analyze(inputs[:batch_size])
+
+    def analyze() -> None:
+        for start in range(0, len(inputs), batch_size):
+            analyzer.analyze(inputs[start:start + batch_size])
+
+    return analyze
+
+
+def lrp_throughput(degrees_list: list[float], samples: int, repeats: int, tf_threads: int,
+                   cpu_clock: bool = False) -> dict[str, Any]:
+    """Child task: seconds of each backend and rule, their agreement, and a copy of the bytes.
+
+    ``explain(..., backend="innvestigate")`` is what a workflow job pays (it builds the analyzer
+    and runs a separate prediction for the winning logits); ``analyze`` is iNNvestigate alone.
+    With ``cpu_clock`` the process CPU time is taken instead of wall time (run it with one BLAS
+    and one TensorFlow thread: then it hardly depends on what else runs on the machine).
+    """
+    from geoxai.explain import explain
+
+    clock = time.process_time if cpu_clock else time.perf_counter
+    results: dict[str, Any] = {}
+    for degrees in degrees_list:
+        inputs = _inputs(degrees, samples)
+        model = _model(inputs.shape[1], tf_threads)
+        copy = np.empty_like(inputs)
+        np.copyto(copy, inputs)
+        row = results[f"{degrees:g}"] = {
+            "features": inputs.shape[1],
+            "copy_s": _best(partial(np.copyto, copy, inputs), repeats, clock)}
+        for rule in RULES:
+            runs = {backend: partial(explain, model, inputs, rule, backend=backend)
+                    for backend in ("numpy", "innvestigate")}
+            reference, ours = runs["innvestigate"]().relevance, runs["numpy"]().relevance
+            scale = np.abs(reference).max(axis=1)
+            error = np.abs(reference - ours).max(axis=1) / np.where(scale > 0, scale, 1.0)
+            row[f"{rule}_median_error"] = float(np.median(error))
+            row[f"{rule}_max_error"] = float(error.max())
+            # No result is kept while timing: each call's output then reuses freed memory, as a
+            # workflow job's would (fresh pages cost a lot here, see the README).
+            del reference, ours
+            # numpy runs take a fraction of a second: more of them to find an undisturbed one
+            row[f"{rule}_numpy_s"] = _best(runs["numpy"], max(5, repeats), clock)
+            if not cpu_clock:
+                row[f"{rule}_innvestigate_s"] = _best(runs["innvestigate"], repeats, clock)
+            row[f"{rule}_analyze_s"] = _best(_analyze_only(model, rule, inputs), repeats, clock)
+    return results
+
+
+def _full_steps(weights, x: np.ndarray, calls: int) -> None:
+    from geoxai.optimal_input import loss_and_gradient
+
+    for _ in range(calls):
+        loss_and_gradient(weights, x, 1)
+
+
+def optimal_input_cost(degrees_list: list[float], steps: int, repeats: int) -> dict[str, Any]:
+    """Child task: seconds for ``steps`` steps of the package's loop, and what one plain
+    forward + backward pass over the full map costs (the step of textbook gradient descent)."""
+    from geoxai.explain import weights_of
+    from geoxai.optimal_input import optimal_input
+
+    results: dict[str, Any] = {}
+    calls = 50
+    for degrees in degrees_list:
+        features = round(180 / degrees) * round(360 / degrees)
+        model = _model(features, 1)
+        weights32 = weights_of(model)
+        weights64 = [(k.astype(np.float64), b.astype(np.float64)) for k, b in weights32]
+        row = results[f"{degrees:g}"] = {"features": features}
+        row["loop_s"] = _best(partial(optimal_input, model, 1, steps=steps), repeats)
+        row["final_probability"] = float(optimal_input(model, 1, steps=steps).probability)
+        row["full_step_float64_s"] = _best(
+            partial(_full_steps, weights64, np.zeros(features), calls), repeats) / calls
+        row["full_step_float32_s"] = _best(
+            partial(_full_steps, weights32, np.zeros(features, np.float32), calls), repeats) / calls
+    return results
+
+
+def run(quick: bool, repeats: int, limits: dict[str, float]) -> list[Figure]:
+    grids = [4.0, 1.0] if quick else [4.0, 2.0, 1.0]
+    samples = 256 if quick else SAMPLES
+    command = command_line("lrp")
+    bandwidth = limits["copy_gbs"]
+    answer, load = best_child("bench_lrp:lrp_throughput",
+                              {"degrees_list": grids, "samples": samples, "repeats": repeats,
+                               "tf_threads": 2}, 1, "features", timeout_s=1800)
+    figures = []
+    for degrees in grids:
+        row = answer[f"{degrees:g}"]
+        features = row["features"]
+        size = f"{degrees:g} deg ({features:,} inputs), {samples} samples"
+        memory_limit = bandwidth * 1e9 / (8 * features)
+        copy_rate = samples / row["copy_s"]
+        analyze_ab = samples / row["alpha_1_beta_0_analyze_s"]
+        for rule in RULES:
+            analyze = samples / row[f"{rule}_analyze_s"]
+            package = samples / row[f"{rule}_innvestigate_s"]
+            ours = samples / row[f"{rule}_numpy_s"]
+            figures += [
+                Figure("lrp", f"iNNvestigate {rule}", size, round(analyze), "samples/s",
+                       reference=f"memory limit {memory_limit:,.0f}/s ({memory_limit / analyze:.0f}x away)",
+                       note=f"analyzer built once; through geoxai.explain (builds it per call, and "
+                       f"predicts the logits separately): {package:,.0f}/s", load=load, repeats=repeats,
+                       date=now(), command=command),
+                Figure("lrp", f"numpy {rule}", size, round(ours), "samples/s",
+                       reference=f"{ours / analyze:.1f}x iNNvestigate {rule}"
+                       + (f", {ours / analyze_ab:.1f}x iNNvestigate alpha_1_beta_0" if rule != "alpha_1_beta_0" else "")
+                       + f" ({ours / package:.1f}x iNNvestigate {rule} through explain); "
+                       f"memory limit {memory_limit / ours:.1f}x away",
+                       note=f"relevance vs iNNvestigate: median {row[f'{rule}_median_error']:.1e}, "
+                       f"max {row[f'{rule}_max_error']:.1e} of each sample's largest",
+                       load=load, repeats=repeats, date=now(), command=command),
+            ]
+        figures.append(Figure(
+            "lrp", "memory-traffic limit (read input + write relevance once)", size, round(memory_limit),
+            "samples/s", reference=f"a numpy copy of these inputs: {copy_rate:,.0f} samples/s",
+            note=f"{bandwidth:.1f} GB/s copy bandwidth, {8 * features / 1e3:.0f} kB per sample",
+            load=load, repeats=repeats, date=now(), command=command))
+    figures += cpu_time_figures(grids[-1], samples, repeats, command)
+    return figures
+
+
+def cpu_time_figures(degrees: float, samples: int, repeats: int, command: str) -> list[Figure]:
+    """Samples per CPU-second with one thread each: a ratio that the machine's load hardly moves."""
+    answer, load = best_child("bench_lrp:lrp_throughput",
+                              {"degrees_list": [degrees], "samples": samples, "repeats": repeats,
+                               "tf_threads": 1, "cpu_clock": True}, 1, "features",
+                              environment={"OPENBLAS_NUM_THREADS": "1"}, timeout_s=1800)
+    row = answer[f"{degrees:g}"]
+    size = f"{degrees:g} deg ({row['features']:,} inputs), {samples} samples"
+    figures = []
+    for rule in RULES:
+        ours = samples / row[f"{rule}_numpy_s"]
+        theirs = samples / row[f"{rule}_analyze_s"]
+        figures.append(Figure(
+            "lrp", f"{rule}: numpy vs iNNvestigate per CPU-second, 1 thread", size, round(ours),
+            "samples/CPU-s", reference=f"iNNvestigate {theirs:,.0f}/CPU-s: numpy {ours / theirs:.1f}x",
+            note="process CPU time, OPENBLAS_NUM_THREADS=1, TensorFlow 1 thread",
+            load=load, repeats=repeats, date=now(), command=command))
+    return figures
+
+
+def run_optimal_input(quick: bool, repeats: int, limits: dict[str, float]) -> list[Figure]:
+    grids = [4.0, 1.0] if quick else [4.0, 2.0, 1.0]
+    steps = 5000 if quick else 50000
+    command = command_line("optimal_input")
+    answer, load = best_child("bench_lrp:optimal_input_cost",
+                              {"degrees_list": grids, "steps": steps, "repeats": repeats}, 1, "features")
+    figures = []
+    for degrees in grids:
+        row = answer[f"{degrees:g}"]
+        features = row["features"]
+        per_50k = row["loop_s"] * 50000 / steps
+        loop_rate = steps / row["loop_s"]
+        full_rate = 1 / row["full_step_float64_s"]
+        flop_rate = limits["matmul_gflops_2"] * 1e9 / (4 * features * 8)
+        figures.append(Figure(
+            "optimal_input", "time to 50,000 steps", f"{degrees:g} deg ({features:,} inputs)",
+            round(per_50k, 2), "s",
+            reference=f"{loop_rate:,.0f} steps/s, {loop_rate / full_rate:.0f}x a plain full-map "
+            f"forward+backward step ({full_rate:,.0f}/s float64, {1 / row['full_step_float32_s']:,.0f}/s "
+            f"float32: {50000 / full_rate:.0f} s for 50,000; its matmul limit {flop_rate:,.0f}/s)",
+            note=("measured 5,000 steps, scaled" if steps != 50000 else "")
+            + " (the loop's cost per step does not depend on the map size: it iterates on the 8 "
+            "coefficients of x = a*start + W1 c)", load=load, repeats=repeats, date=now(),
+            command=command))
+    return figures
