@@ -44,7 +44,8 @@ def run_snakemake(workdir: Path, *arguments: str, timeout: int = 1200, check: bo
         *arguments, "--config", f"analysis_python={analysis_python()}",
     ]
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        check=False,
     )
     if check and result.returncode != 0:
         logs = "\n".join(

@@ -14,7 +14,7 @@ import xarray as xr
 
 from geoxai.anomalies import AnomalySettings, anomaly_block, coarsen_to, compute_anomalies
 from geoxai.errors import GeoxaiError
-from geoxai.sources import SSTFileSpec, open_sst
+from geoxai.sources import open_sst
 
 
 def sst_file(path, months=360, start="1950-01-01", lat_step=5.0, seed=0):

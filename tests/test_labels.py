@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from geoxai.errors import GeoxaiError
-from geoxai.labels import LabelSettings, check_both_classes, chronological_split, count_classes, phase_labels
+from geoxai.labels import (
+    LabelSettings,
+    check_both_classes,
+    chronological_split,
+    count_classes,
+    phase_labels,
+)
 
 
 def months(start_year, n_years):

@@ -40,7 +40,8 @@ RELOAD_SCRIPT = textwrap.dedent("""
 
 
 def run(script, *args):
-    out = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
+                         check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
-from conftest import REPO, config_files, run_snakemake
+from conftest import config_files, run_snakemake
 from http_server import FaultyFileServer
 
 from geoxai.composites import area_weights, pattern_correlation, relevance_share_in_region

@@ -32,7 +32,7 @@ class AnomalySettings:
     dask_scheduler: str = "threads"
 
     @classmethod
-    def from_config(cls, section: dict[str, Any]) -> "AnomalySettings":
+    def from_config(cls, section: dict[str, Any]) -> AnomalySettings:
         return settings_from_section(cls, section, "anomalies")
 
 
@@ -97,7 +97,7 @@ def coarsen_to(sst: xr.DataArray, degrees: float) -> xr.DataArray:
             f"config key anomalies.grid_degrees={degrees} is not a multiple of the input grid spacing "
             f"({spacing:g} degrees)"
         )
-    factor = int(round(factor))
+    factor = round(factor)
     if factor == 1:
         return sst
     weights = np.cos(np.deg2rad(sst["lat"])).astype("float32")

@@ -30,7 +30,7 @@ class LabelSettings:
     class_names: tuple[str, str] = ("La Nina", "El Nino")
 
     @classmethod
-    def from_config(cls, section: dict[str, Any]) -> "LabelSettings":
+    def from_config(cls, section: dict[str, Any]) -> LabelSettings:
         settings = settings_from_section(cls, section, "labels")
         if settings.negative_threshold > settings.positive_threshold:
             raise GeoxaiError(
@@ -44,7 +44,7 @@ class LabelSettings:
 
 def chronological_split(n_samples: int, train_fraction: float) -> np.ndarray:
     """"train" for the first ``round(train_fraction * n)`` samples, "validation" for the rest."""
-    n_train = int(round(train_fraction * n_samples))
+    n_train = round(train_fraction * n_samples)
     return np.array(["train"] * n_train + ["validation"] * (n_samples - n_train))
 
 
@@ -96,7 +96,7 @@ def count_classes(table: pd.DataFrame, class_names: Sequence[str]) -> dict[str, 
     for split in ("all", *SPLITS):
         rows = table if split == "all" else table[table["split"] == split]
         per_class = {name: int((rows["label"] == c).sum()) for c, name in enumerate(class_names)}
-        counts[split] = {**per_class, "total": int(len(rows))}
+        counts[split] = {**per_class, "total": len(rows)}
     return counts
 
 

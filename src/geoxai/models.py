@@ -51,7 +51,7 @@ class ModelSettings:
     initializer: str = "he_normal"
 
     @classmethod
-    def from_config(cls, section: dict[str, Any]) -> "ModelSettings":
+    def from_config(cls, section: dict[str, Any]) -> ModelSettings:
         settings = settings_from_section(cls, section, "model")
         if len(settings.l2) != len(settings.hidden_units) + 1:
             raise GeoxaiError(
@@ -74,7 +74,7 @@ class TrainingSettings:
     threads: int = 1
 
     @classmethod
-    def from_config(cls, section: dict[str, Any]) -> "TrainingSettings":
+    def from_config(cls, section: dict[str, Any]) -> TrainingSettings:
         settings = settings_from_section(cls, section, "training")
         if settings.schedule not in {"halve", "constant"}:
             raise GeoxaiError(f"config key training.schedule is {settings.schedule!r}: use 'halve' or 'constant'")

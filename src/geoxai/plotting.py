@@ -283,8 +283,8 @@ def plot_composites(
     rel_cmap, rel_min, rel_max = _relevance_style(relevance)
 
     panels = [
-        (f"(a) Optimal input for {class_name} "
-         f"(backwards optimization, mean of {len(seeds)} networks)",
+        ((f"(a) Optimal input for {class_name} "
+          f"(backwards optimization, mean of {len(seeds)} networks)"),
          optimal, cmocean.cm.balance, -1.0, 1.0,
          "optimal input / max|optimal input|"),
         (f"(b) Composite LRP relevance, {rule} ({count_text} samples per network)",

@@ -82,6 +82,7 @@ def git_commit() -> str:
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -114,7 +115,7 @@ def provenance_attrs(
         "geoxai_version": __version__,
         "git_commit": git_commit(),
         "package_versions": json.dumps(package_versions(), sort_keys=True),
-        "history": f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ} created by geoxai "
+        "history": f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} created by geoxai "
         f"{__version__}: {' '.join(Path(sys.argv[0]).name.split()) or 'python'} "
         + " ".join(sys.argv[1:]),
     }

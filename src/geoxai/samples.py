@@ -32,13 +32,13 @@ class Samples:
     def n_features(self) -> int:
         return self.inputs.shape[1]
 
-    def where(self, selected: np.ndarray) -> "Samples":
+    def where(self, selected: np.ndarray) -> Samples:
         return Samples(
             self.inputs[selected], self.labels[selected], self.split[selected], self.time[selected],
             self.index[selected], self.lat, self.lon, self.ocean_mask,
         )
 
-    def in_split(self, split: str) -> "Samples":
+    def in_split(self, split: str) -> Samples:
         return self.where(self.split == split)
 
     def to_maps(self, flat: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ class SSTFileSpec:
     is_anomaly: bool = False
 
     @classmethod
-    def from_config(cls, section: dict[str, Any]) -> "SSTFileSpec":
+    def from_config(cls, section: dict[str, Any]) -> SSTFileSpec:
         keys = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in section.items() if k in keys})
 

@@ -62,7 +62,13 @@ def train(anomalies_path: str, labels_path: str, seed: int, model_output: str, m
           class_names: Sequence[str]) -> dict[str, Any]:
     """Train one network for one seed; save it (HDF5) and its metrics (JSON)."""
     from geoxai.labels import check_both_classes
-    from geoxai.models import ModelSettings, TrainingSettings, predict_probabilities, save_model, train_model
+    from geoxai.models import (
+        ModelSettings,
+        TrainingSettings,
+        predict_probabilities,
+        save_model,
+        train_model,
+    )
     from geoxai.samples import load_samples
 
     samples = load_samples(anomalies_path, labels_path)

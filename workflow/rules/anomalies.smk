@@ -10,17 +10,17 @@ rule enso_anomalies:
         "logs/enso/anomalies.log",
     benchmark:
         "results/benchmarks/enso/anomalies.tsv"
-    params:
-        sst_spec=json.dumps(config["enso"]["sst"]),
-        settings=json.dumps(config["enso"]["anomalies"]),
-        config=provenance_config("enso.sst", "enso.anomalies"),
+    conda:
+        "../../envs/data.yaml"
     threads: 2
     resources:
         # One block of latitudes with the whole record, a few copies: bounded by the chunk size.
         mem_mb=lambda wildcards, input: 1000 + int(0.5 * input.size_mb),
         runtime=lambda wildcards, input: 10 + int(input.size_mb / 20),
-    conda:
-        "../../envs/data.yaml"
+    params:
+        sst_spec=json.dumps(config["enso"]["sst"]),
+        settings=json.dumps(config["enso"]["anomalies"]),
+        config=provenance_config("enso.sst", "enso.anomalies"),
     shell:
         "python -m geoxai anomalies --sst {input.sst:q} --output {output:q} --sst-spec {params.sst_spec:q}"
         " --settings {params.settings:q} --config {params.config:q} > {log:q} 2>&1"
@@ -35,17 +35,17 @@ rule lst_anomalies:
         "logs/lst/anomalies.log",
     benchmark:
         "results/benchmarks/lst/anomalies.tsv"
-    params:
-        variable=config["lst"]["sst"]["variable"],
-        settings=json.dumps(config["lst"]["anomalies"]),
-        config=provenance_config("lst.sst", "lst.years", "lst.anomalies"),
+    conda:
+        "../../envs/data.yaml"
     threads: 2
     resources:
         mem_mb=lst_anomaly_memory_mb,
         # Reading and binning the monthly fields dominates: about a minute per GB on one node.
         runtime=lambda wildcards, input: 10 + int(input.size_mb / 1000),
-    conda:
-        "../../envs/data.yaml"
+    params:
+        variable=config["lst"]["sst"]["variable"],
+        settings=json.dumps(config["lst"]["anomalies"]),
+        config=provenance_config("lst.sst", "lst.years", "lst.anomalies"),
     shell:
         "python -m geoxai lst-anomalies --sst {input.sst:q} --output {output:q}"
         " --variable {params.variable:q} --settings {params.settings:q} --config {params.config:q}"

@@ -5,11 +5,12 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 if not config["seeds"]:
-    raise ValueError("config key `seeds` is empty: give at least one random seed, e.g. seeds: [0]")
+    raise ValueError(
+        "config key `seeds` is empty: give at least one random seed, e.g. seeds: [0]"
+    )
 
 APPS = list(config["applications"])
 
@@ -23,6 +24,14 @@ wildcard_constraints:
     case=r"[A-Za-z0-9_-]+",
 
 
+def prepend_to_search_path(variable, folder):
+    """Put ``folder`` first in a search-path environment variable (PATH, PYTHONPATH)."""
+    entries = [str(folder)] + [
+        e for e in os.environ.get(variable, "").split(os.pathsep) if e
+    ]
+    os.environ[variable] = os.pathsep.join(entries)
+
+
 def use_analysis_environment():
     """Put the analysis environment's interpreter first on PATH, so rules run `python -m geoxai`.
 
@@ -30,17 +39,18 @@ def use_analysis_environment():
     (local or on SLURM) inherit PATH. With conda deployment each rule's env provides `python`
     and the package comes from this checkout through PYTHONPATH.
     """
-    if "conda" in str(getattr(workflow.deployment_settings, "deployment_method", "")).lower():
-        interpreter_dir = None
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH")])
-        )
-    elif config.get("analysis_python"):
+    if (
+        "conda"
+        in str(getattr(workflow.deployment_settings, "deployment_method", "")).lower()
+    ):
+        prepend_to_search_path("PYTHONPATH", Path(workflow.basedir) / "src")
+        return
+    if config.get("analysis_python"):
         interpreter_dir = Path(config["analysis_python"]).parent
     else:
         interpreter_dir = Path(workflow.basedir) / ".venv" / "analysis" / "bin"
-    if interpreter_dir is not None and interpreter_dir.exists():
-        os.environ["PATH"] = os.pathsep.join([str(interpreter_dir.absolute()), os.environ["PATH"]])
+    if interpreter_dir.exists():
+        prepend_to_search_path("PATH", interpreter_dir.absolute())
 
 
 use_analysis_environment()
@@ -103,18 +113,21 @@ def data_inputs(wildcards=None):
 
 
 def figure_files(stem):
-    return [f"{stem}.{fmt}" for fmt in ["png"] + [f for f in config["figures"]["formats"] if f != "png"]]
+    return [
+        f"{stem}.{fmt}"
+        for fmt in ["png"] + [f for f in config["figures"]["formats"] if f != "png"]
+    ]
 
 
-def figure_targets(app, target, lrp_rules, case_studies=()):
+def figure_targets(app, target, explanation_rules, case_studies=()):
     """Every figure of one application and target."""
     folder = f"results/{app}/figures/{target}"
     classes = range(len(class_names(app)))
     stems = [f"{folder}/training", f"{folder}/index"]
-    for lrp_rule in lrp_rules:
-        stems += [f"{folder}/{lrp_rule}_composites_class{c}" for c in classes]
-        stems += [f"{folder}/{lrp_rule}_agreement_class{c}" for c in classes]
-        stems += [f"{folder}/{lrp_rule}_case_{case}" for case in case_studies]
+    for name in explanation_rules:
+        stems += [f"{folder}/{name}_composites_class{c}" for c in classes]
+        stems += [f"{folder}/{name}_agreement_class{c}" for c in classes]
+        stems += [f"{folder}/{name}_case_{case}" for case in case_studies]
     return [path for stem in stems for path in figure_files(stem)]
 
 
@@ -132,11 +145,13 @@ def enso_targets():
 # Application 2: the CESM stores (configured, or generated under resources/lst/stores in the
 # layout of the AWS bucket) and the target boxes, known only after the lst_targets checkpoint.
 LST_SYNTHETIC_STORES = "resources/lst/stores"
-LST_SYNTHETIC_LAYOUT = {  # geoxai.synthetic_cesm writes the stores here under LST_SYNTHETIC_STORES
-    "sst": "ocn/monthly/cesmLE-CTRL-SST.zarr",
-    "trefht": "atm/monthly/cesmLE-CTRL-TREFHT.zarr",
-    "landfrac": "atm/static/grid.zarr",
-}
+LST_SYNTHETIC_LAYOUT = (
+    {  # geoxai.synthetic_cesm writes the stores here under LST_SYNTHETIC_STORES
+        "sst": "ocn/monthly/cesmLE-CTRL-SST.zarr",
+        "trefht": "atm/monthly/cesmLE-CTRL-TREFHT.zarr",
+        "landfrac": "atm/static/grid.zarr",
+    }
+)
 
 
 def lst_synthetic():
@@ -164,7 +179,9 @@ def lst_boxes():
     """The land boxes kept by the lst_targets checkpoint (waits for it)."""
     boxes_json = checkpoints.lst_targets.get().output.boxes
     boxes = json.loads(Path(boxes_json).read_text())["boxes"]
-    unknown = [box for box in config["lst"].get("explain_targets", []) if box not in boxes]
+    unknown = [
+        box for box in config["lst"].get("explain_targets", []) if box not in boxes
+    ]
     if unknown:
         raise ValueError(
             f"config key lst.explain_targets names {unknown}, which are not land boxes of this run "
@@ -200,7 +217,10 @@ def lst_anomaly_memory_mb(wildcards):
     years = config["lst"]["years"][1] - config["lst"]["years"][0] + 1
     degrees = config["lst"]["anomalies"].get("grid_degrees", 2)
     cells = (180 / degrees) * (360 / degrees)
-    seasons = len(config["lst"]["anomalies"].get("seasons", ["DJF", "MAM", "JJA", "SON"])) * years
+    seasons = (
+        len(config["lst"]["anomalies"].get("seasons", ["DJF", "MAM", "JJA", "SON"]))
+        * years
+    )
     return 1000 + int(seasons * cells * 8 * 4 / 1e6)
 
 
@@ -239,3 +259,64 @@ def all_targets():
     return [item for app in APPS for item in per_application[app]()] + [
         "results/report/run_summary.html"
     ]
+
+
+# used by data.smk
+def checksum_option(entry):
+    return f"--sha256 {entry['sha256']}" if entry.get("sha256") else ""
+
+
+# used by train.smk
+def training_memory_mb(wildcards, input):
+    # The whole sample matrix in float32 plus TensorFlow's own footprint.
+    return 1500 + 3 * int(input.size_mb)
+
+
+# used by composite.smk
+def composite_inputs(wildcards):
+    classes = range(len(class_names(wildcards.app)))
+    prefix = f"results/{wildcards.app}"
+    return {
+        "relevance": [
+            f"{prefix}/relevance/{wildcards.target}/seed{seed}_{wildcards.lrp_rule}.nc"
+            for seed in seeds()
+        ],
+        "optimal_input": [
+            f"{prefix}/optimal_input/{wildcards.target}/seed{seed}_class{c}.nc"
+            for seed in seeds()
+            for c in classes
+        ],
+        "anomalies": f"{prefix}/anomalies.nc",
+        "labels": f"{prefix}/labels/{wildcards.target}.csv",
+    }
+
+
+# used by figures.smk
+def figure_outputs(stem, caption, category, subcategory="{app} {target}"):
+    """The PNG (in the report) and any extra formats the config asks for."""
+    extra = [f for f in config["figures"]["formats"] if f != "png"]
+    return {
+        "png": report(
+            f"{stem}.png",
+            caption=f"../report/{caption}.rst",
+            category=category,
+            subcategory=subcategory,
+        ),
+        **{fmt: f"{stem}.{fmt}" for fmt in extra},
+    }
+
+
+# used by figures.smk
+def case_study_inputs(wildcards):
+    inputs = {
+        "anomalies": f"results/{wildcards.app}/anomalies.nc",
+        "relevance": expand(
+            "results/{app}/relevance/{target}/seed{seed}_{lrp_rule}.nc",
+            seed=seeds(),
+            **wildcards,
+        ),
+    }
+    if not wildcards.case[0].isdigit():
+        # a named case (e.g. strongest_eastern) is looked up in the synthetic source's truth file
+        inputs["truth"] = f"resources/{wildcards.app}/truth.nc"
+    return inputs

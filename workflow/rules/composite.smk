@@ -2,24 +2,6 @@
 # the seeds' agreement, the observed SST composite and the mean optimal input.
 
 
-def composite_inputs(wildcards):
-    classes = range(len(class_names(wildcards.app)))
-    prefix = f"results/{wildcards.app}"
-    return {
-        "relevance": [
-            f"{prefix}/relevance/{wildcards.target}/seed{seed}_{wildcards.lrp_rule}.nc"
-            for seed in seeds()
-        ],
-        "optimal_input": [
-            f"{prefix}/optimal_input/{wildcards.target}/seed{seed}_class{c}.nc"
-            for seed in seeds()
-            for c in classes
-        ],
-        "anomalies": f"{prefix}/anomalies.nc",
-        "labels": f"{prefix}/labels/{wildcards.target}.csv",
-    }
-
-
 rule composite:
     input:
         unpack(composite_inputs),
@@ -27,15 +9,17 @@ rule composite:
         "results/{app}/composites/{target}/{lrp_rule}.nc",
     log:
         "logs/{app}/composite/{target}/{lrp_rule}.log",
-    params:
-        subset=config["composite"]["samples"],
-        class_names=class_names_json,
-        config=provenance_config("seeds", "model", "training", "explain", "optimal_input", "composite"),
+    conda:
+        "../../envs/learn.yaml"
     resources:
         mem_mb=lambda wildcards, input: 1000 + 2 * int(input.size_mb),
         runtime=15,
-    conda:
-        "../../envs/learn.yaml"
+    params:
+        subset=config["composite"]["samples"],
+        class_names=class_names_json,
+        config=provenance_config(
+            "seeds", "model", "training", "explain", "optimal_input", "composite"
+        ),
     shell:
         "python -m geoxai composite --relevance {input.relevance:q} --optimal-input {input.optimal_input:q}"
         " --anomalies {input.anomalies:q} --labels {input.labels:q} --output {output:q}"

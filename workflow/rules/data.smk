@@ -2,10 +2,6 @@
 # resources/enso/; with `enso.synthetic` set, data with a known answer are generated there instead.
 
 
-def checksum_option(entry):
-    return f"--sha256 {entry['sha256']}" if entry.get("sha256") else ""
-
-
 if config["enso"].get("synthetic"):
 
     rule synthesize_enso:
@@ -17,13 +13,13 @@ if config["enso"].get("synthetic"):
             "logs/enso/synthesize.log",
         benchmark:
             "results/benchmarks/enso/synthesize.tsv"
-        params:
-            settings=json.dumps(config["enso"]["synthetic"]),
+        conda:
+            "../../envs/data.yaml"
         resources:
             mem_mb=2000,
             runtime=10,
-        conda:
-            "../../envs/data.yaml"
+        params:
+            settings=json.dumps(config["enso"]["synthetic"]),
         shell:
             "python -m geoxai synthesize-enso --settings {params.settings:q} --sst {output.sst:q}"
             " --index {output.index:q} --truth {output.truth:q} > {log:q} 2>&1"
@@ -35,15 +31,15 @@ else:
             "resources/enso/sst.nc",
         log:
             "logs/enso/fetch_sst.log",
-        params:
-            source=config["enso"]["sst"]["url"],
-            checksum=checksum_option(config["enso"]["sst"]),
         retries: 2
+        conda:
+            "../../envs/data.yaml"
         resources:
             mem_mb=500,
             runtime=60,
-        conda:
-            "../../envs/data.yaml"
+        params:
+            source=config["enso"]["sst"]["url"],
+            checksum=checksum_option(config["enso"]["sst"]),
         shell:
             "python -m geoxai fetch --source {params.source:q} --output {output:q} --expected netcdf"
             " {params.checksum} > {log:q} 2>&1"
@@ -53,15 +49,15 @@ else:
             "resources/enso/index.txt",
         log:
             "logs/enso/fetch_index.log",
-        params:
-            source=config["enso"]["index"]["url"],
-            checksum=checksum_option(config["enso"]["index"]),
         retries: 2
+        conda:
+            "../../envs/data.yaml"
         resources:
             mem_mb=500,
             runtime=10,
-        conda:
-            "../../envs/data.yaml"
+        params:
+            source=config["enso"]["index"]["url"],
+            checksum=checksum_option(config["enso"]["index"]),
         shell:
             "python -m geoxai fetch --source {params.source:q} --output {output:q} --expected text"
             " {params.checksum} > {log:q} 2>&1"
@@ -87,14 +83,14 @@ if lst_synthetic():
             "logs/lst/synthesize.log",
         benchmark:
             "results/benchmarks/lst/synthesize.tsv"
-        params:
-            settings=json.dumps(config["lst"]["synthetic"]),
-            truth_dir=lambda wildcards, output: os.path.dirname(output.truth),
+        conda:
+            "../../envs/data.yaml"
         resources:
             mem_mb=2000,
             runtime=10,
-        conda:
-            "../../envs/data.yaml"
+        params:
+            settings=json.dumps(config["lst"]["synthetic"]),
+            truth_dir=lambda wildcards, output: os.path.dirname(output.truth),
         shell:
             "python -m geoxai synthesize-lst --settings {params.settings:q}"
             " --out-dir {output.stores:q} --truth-dir {params.truth_dir:q} > {log:q} 2>&1"
@@ -105,25 +101,27 @@ rule fetch_lst_field:
         lst_store_inputs,
     output:
         "resources/lst/{field}.nc",
-    wildcard_constraints:
-        field="sst|trefht",
     log:
         "logs/lst/fetch_{field}.log",
+    wildcard_constraints:
+        field="sst|trefht",
+    retries: 2
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=240,
     params:
         store=lambda wildcards: lst_store(wildcards.field),
         variable=lambda wildcards: config["lst"][wildcards.field]["variable"],
-        month_stamp=lambda wildcards: config["lst"][wildcards.field].get("month_stamp", "auto"),
+        month_stamp=lambda wildcards: config["lst"][wildcards.field].get(
+            "month_stamp", "auto"
+        ),
         grid_store=lst_grid_store,
         years=" ".join(str(year) for year in config["lst"]["years"]),
         config=lambda wildcards: provenance_config(
             f"lst.{wildcards.field}", "lst.years", "lst.synthetic"
         )(wildcards),
-    retries: 2
-    resources:
-        mem_mb=2000,
-        runtime=240,
-    conda:
-        "../../envs/data.yaml"
     shell:
         "python -m geoxai fetch-cesm --store {params.store:q} --variable {params.variable:q}"
         " --years {params.years} --month-stamp {params.month_stamp:q}"
@@ -138,16 +136,16 @@ rule fetch_lst_landfrac:
         "resources/lst/landfrac.nc",
     log:
         "logs/lst/fetch_landfrac.log",
+    retries: 2
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         store=lst_store("landfrac"),
         variable=config["lst"]["landfrac"]["variable"],
         config=provenance_config("lst.landfrac", "lst.synthetic"),
-    retries: 2
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../../envs/data.yaml"
     shell:
         "python -m geoxai fetch-cesm --static --store {params.store:q}"
         " --variable {params.variable:q} --output {output:q} --config {params.config:q}"

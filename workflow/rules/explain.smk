@@ -13,19 +13,19 @@ rule relevance:
         "logs/{app}/relevance/{target}_seed{seed}_{lrp_rule}.log",
     benchmark:
         "results/benchmarks/{app}/relevance/{target}_seed{seed}_{lrp_rule}.tsv"
+    group:
+        "networks"
+    conda:
+        "../../envs/learn.yaml"
+    threads: 1
+    resources:
+        mem_mb=training_memory_mb,
+        runtime=30,
     params:
         backend=config["explain"]["backend"],
         epsilon=config["explain"]["epsilon"],
         class_names=class_names_json,
         config=provenance_config("model", "training", "explain"),
-    threads: 1
-    resources:
-        mem_mb=training_memory_mb,
-        runtime=30,
-    group:
-        "networks"
-    conda:
-        "../../envs/learn.yaml"
     shell:
         "python -m geoxai relevance --model {input.model:q} --anomalies {input.anomalies:q}"
         " --labels {input.labels:q} --output {output:q} --rule {wildcards.lrp_rule}"
@@ -44,18 +44,18 @@ rule optimal_input:
         "logs/{app}/optimal_input/{target}_seed{seed}_class{class_index}.log",
     benchmark:
         "results/benchmarks/{app}/optimal_input/{target}_seed{seed}_class{class_index}.tsv"
-    params:
-        settings=json.dumps(config["optimal_input"]),
-        class_names=class_names_json,
-        config=provenance_config("model", "training", "optimal_input"),
-    threads: 1
-    resources:
-        mem_mb=training_memory_mb,
-        runtime=30,
     group:
         "networks"
     conda:
         "../../envs/learn.yaml"
+    threads: 1
+    resources:
+        mem_mb=training_memory_mb,
+        runtime=30,
+    params:
+        settings=json.dumps(config["optimal_input"]),
+        class_names=class_names_json,
+        config=provenance_config("model", "training", "optimal_input"),
     shell:
         "python -m geoxai optimal-input --model {input.model:q} --anomalies {input.anomalies:q}"
         " --labels {input.labels:q} --output {output:q} --class-index {wildcards.class_index}"

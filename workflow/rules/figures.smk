@@ -2,56 +2,24 @@
 # (`snakemake --report results/report.html`); `figures.formats` adds vector copies (pdf, svg).
 
 
-def figure_outputs(stem, caption, category, subcategory="{app} {target}"):
-    """The PNG (in the report) and any extra formats the config asks for."""
-    extra = [f for f in config["figures"]["formats"] if f != "png"]
-    return {
-        "png": report(
-            f"{stem}.png",
-            caption=f"../report/{caption}.rst",
-            category=category,
-            subcategory=subcategory,
-        ),
-        **{fmt: f"{stem}.{fmt}" for fmt in extra},
-    }
-
-
-FIGURES = "results/{app}/figures/{target}"
-
-
-def case_study_inputs(wildcards):
-    inputs = {
-        "anomalies": f"results/{wildcards.app}/anomalies.nc",
-        "relevance": expand(
-            "results/{app}/relevance/{target}/seed{seed}_{lrp_rule}.nc",
-            seed=seeds(),
-            **wildcards,
-        ),
-    }
-    if not wildcards.case[0].isdigit():
-        # a named case (e.g. strongest_eastern) is looked up in the synthetic source's truth file
-        inputs["truth"] = f"resources/{wildcards.app}/truth.nc"
-    return inputs
-
-
 rule figure_composites:
     input:
         "results/{app}/composites/{target}/{lrp_rule}.nc",
     output:
         **figure_outputs(
-            FIGURES + "/{lrp_rule}_composites_class{class_index}",
+            "results/{app}/figures/{target}/{lrp_rule}_composites_class{class_index}",
             "composites",
             "Composites",
         ),
     log:
         "logs/{app}/figures/{target}_{lrp_rule}_composites_class{class_index}.log",
-    params:
-        settings=json.dumps(config["figures"]),
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        settings=json.dumps(config["figures"]),
     shell:
         "python -m geoxai plot composites --inputs {input:q} --outputs {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
@@ -62,19 +30,19 @@ rule figure_seed_agreement:
         "results/{app}/composites/{target}/{lrp_rule}.nc",
     output:
         **figure_outputs(
-            FIGURES + "/{lrp_rule}_agreement_class{class_index}",
+            "results/{app}/figures/{target}/{lrp_rule}_agreement_class{class_index}",
             "seed_agreement",
             "Agreement between seeds",
         ),
     log:
         "logs/{app}/figures/{target}_{lrp_rule}_agreement_class{class_index}.log",
-    params:
-        settings=json.dumps(config["figures"]),
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        settings=json.dumps(config["figures"]),
     shell:
         "python -m geoxai plot seed-agreement --inputs {input:q} --outputs {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
@@ -84,17 +52,21 @@ rule figure_case_study:
     input:
         unpack(case_study_inputs),
     output:
-        **figure_outputs(FIGURES + "/{lrp_rule}_case_{case}", "case_study", "Case studies"),
+        **figure_outputs(
+            "results/{app}/figures/{target}/{lrp_rule}_case_{case}",
+            "case_study",
+            "Case studies",
+        ),
     log:
         "logs/{app}/figures/{target}_{lrp_rule}_case_{case}.log",
-    params:
-        settings=json.dumps(config["figures"]),
-        truth=lambda wildcards, input: input.get("truth", ""),
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        settings=json.dumps(config["figures"]),
+        truth=lambda wildcards, input: input.get("truth", ""),
     shell:
         "python -m geoxai plot case-study --inputs {input.anomalies:q} {input.relevance:q}"
         " --outputs {output:q} --case {wildcards.case:q} --truth {params.truth:q}"
@@ -103,18 +75,22 @@ rule figure_case_study:
 
 rule figure_training:
     input:
-        expand("results/{{app}}/models/{{target}}/seed{seed}.json", seed=config["seeds"]),
+        expand(
+            "results/{{app}}/models/{{target}}/seed{seed}.json", seed=config["seeds"]
+        ),
     output:
-        **figure_outputs(FIGURES + "/training", "training", "Training"),
+        **figure_outputs(
+            "results/{app}/figures/{target}/training", "training", "Training"
+        ),
     log:
         "logs/{app}/figures/{target}_training.log",
-    params:
-        settings=json.dumps(config["figures"]),
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        settings=json.dumps(config["figures"]),
     shell:
         "python -m geoxai plot training --inputs {input:q} --outputs {output:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
@@ -124,17 +100,17 @@ rule figure_index:
     input:
         "results/{app}/labels/{target}.csv",
     output:
-        **figure_outputs(FIGURES + "/index", "index", "Labels"),
+        **figure_outputs("results/{app}/figures/{target}/index", "index", "Labels"),
     log:
         "logs/{app}/figures/{target}_index.log",
-    params:
-        settings=json.dumps(config["figures"]),
-        labels=index_figure_labels,
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        settings=json.dumps(config["figures"]),
+        labels=index_figure_labels,
     shell:
         "python -m geoxai plot index --inputs {input:q} --outputs {output:q} --labels {params.labels:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
@@ -152,11 +128,11 @@ rule evaluation_table:
         ),
     log:
         "logs/{app}/report/{target}_accuracy.log",
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/figures.yaml"
     shell:
         "python -m geoxai table --inputs {input:q} --outputs {output:q} > {log:q} 2>&1"
 
@@ -172,13 +148,13 @@ rule run_summary:
         ),
     log:
         "logs/report/run_summary.log",
-    params:
-        config=CONFIG_JSON,
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        config=CONFIG_JSON,
     shell:
         "python -m geoxai summary --inputs {input:q} --outputs {output:q} --config {params.config:q}"
         " > {log:q} 2>&1"
@@ -194,13 +170,13 @@ rule lst_skill:
         "results/lst/skill.nc",
     log:
         "logs/lst/skill.log",
-    params:
-        config=provenance_config("seeds", "lst.targets", "lst.labels", "training"),
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        config=provenance_config("seeds", "lst.targets", "lst.labels", "training"),
     shell:
         "python -m geoxai skill --evaluations {input.evaluations:q} --labels {input.labels:q}"
         " --targets {input.targets:q} --output {output:q} --config {params.config:q} > {log:q} 2>&1"
@@ -210,16 +186,18 @@ rule figure_skill_map:
     input:
         "results/lst/skill.nc",
     output:
-        **figure_outputs("results/lst/figures/skill_map", "skill_map", "Skill map", "lst"),
+        **figure_outputs(
+            "results/lst/figures/skill_map", "skill_map", "Skill map", "lst"
+        ),
     log:
         "logs/lst/figures/skill_map.log",
-    params:
-        settings=json.dumps(config["figures"]),
+    conda:
+        "../../envs/figures.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/figures.yaml"
+    params:
+        settings=json.dumps(config["figures"]),
     shell:
         "python -m geoxai plot skill-map --inputs {input:q} --outputs {output:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"

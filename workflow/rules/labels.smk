@@ -11,14 +11,14 @@ rule enso_labels:
         counts="results/enso/labels/nino34.counts.json",
     log:
         "logs/enso/labels.log",
-    params:
-        index_spec=json.dumps(config["enso"]["index"]),
-        settings=json.dumps(config["enso"]["labels"]),
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        index_spec=json.dumps(config["enso"]["index"]),
+        settings=json.dumps(config["enso"]["labels"]),
     shell:
         "python -m geoxai labels --index {input.index:q} --anomalies {input.anomalies:q}"
         " --output {output.table:q} --counts {output.counts:q} --index-spec {params.index_spec:q}"
@@ -41,6 +41,13 @@ checkpoint lst_targets:
         "logs/lst/targets.log",
     benchmark:
         "results/benchmarks/lst/targets.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 2
+    resources:
+        # Box means are taken block by block; only the (season, box) table is held.
+        mem_mb=lambda wildcards, input: 1500 + int(0.05 * input.size_mb),
+        runtime=lambda wildcards, input: 10 + int(input.size_mb / 1000),
     params:
         settings=json.dumps(config["lst"]["targets"]),
         anomaly_settings=json.dumps(config["lst"]["anomalies"]),
@@ -49,13 +56,6 @@ checkpoint lst_targets:
         config=provenance_config(
             "lst.trefht", "lst.landfrac", "lst.years", "lst.targets", "lst.anomalies"
         ),
-    threads: 2
-    resources:
-        # Box means are taken block by block; only the (season, box) table is held.
-        mem_mb=lambda wildcards, input: 1500 + int(0.05 * input.size_mb),
-        runtime=lambda wildcards, input: 10 + int(input.size_mb / 1000),
-    conda:
-        "../../envs/data.yaml"
     shell:
         "python -m geoxai lst-targets --trefht {input.trefht:q} --landfrac {input.landfrac:q}"
         " --output {output.targets:q} --boxes {output.boxes:q} --settings {params.settings:q}"
@@ -73,14 +73,14 @@ rule lst_labels:
         "results/lst/labels/{target}.csv",
     log:
         "logs/lst/labels/{target}.log",
-    params:
-        lead=config["lst"]["targets"].get("lead", 1),
-        settings=json.dumps(config["lst"]["labels"]),
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        lead=config["lst"]["targets"].get("lead", 1),
+        settings=json.dumps(config["lst"]["labels"]),
     shell:
         "python -m geoxai lst-labels --targets {input.targets:q} --anomalies {input.anomalies:q}"
         " --box {wildcards.target:q} --output {output:q} --lead {params.lead}"

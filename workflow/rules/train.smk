@@ -2,11 +2,6 @@
 # Shared by both applications: they differ only in the anomaly file and the label table.
 
 
-def training_memory_mb(wildcards, input):
-    # The whole sample matrix in float32 plus TensorFlow's own footprint.
-    return 1500 + 3 * int(input.size_mb)
-
-
 rule train:
     input:
         anomalies="results/{app}/anomalies.nc",
@@ -18,18 +13,18 @@ rule train:
         "logs/{app}/train/{target}_seed{seed}.log",
     benchmark:
         "results/benchmarks/{app}/train/{target}_seed{seed}.tsv"
-    params:
-        model_config=model_config,
-        training_config=json.dumps(config["training"]),
-        class_names=class_names_json,
-    threads: config["training"]["threads"]
-    resources:
-        mem_mb=training_memory_mb,
-        runtime=30,
     group:
         "networks"
     conda:
         "../../envs/learn.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=training_memory_mb,
+        runtime=30,
+    params:
+        model_config=model_config,
+        training_config=json.dumps(config["training"]),
+        class_names=class_names_json,
     shell:
         "python -m geoxai train --anomalies {input.anomalies:q} --labels {input.labels:q} --seed {wildcards.seed}"
         " --model {output.model:q} --metrics {output.metrics:q} --model-config {params.model_config:q}"
@@ -46,10 +41,10 @@ rule evaluate:
         "results/{app}/evaluation/{target}.csv",
     log:
         "logs/{app}/evaluate/{target}.log",
+    conda:
+        "../../envs/learn.yaml"
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/learn.yaml"
     shell:
         "python -m geoxai evaluate --metrics {input.metrics:q} --output {output:q} > {log:q} 2>&1"
