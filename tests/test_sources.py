@@ -90,3 +90,10 @@ def test_truncated_file_is_a_clear_error(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(GeoxaiError, match="does not exist"):
         open_sst(tmp_path / "nope.nc")
+
+
+def test_blocks_are_whole_storage_chunks():
+    from geoxai.sources import aligned_rows
+
+    assert aligned_rows(30, 60) == 60 and aligned_rows(61, 60) == 120
+    assert aligned_rows(30, None) == 30 and aligned_rows(None, 60) == -1

@@ -83,6 +83,24 @@ def _check_plausible(sst: xr.DataArray, path: Path, units: str) -> None:
         )
 
 
+def _storage_chunk(variable: xr.DataArray, dim: str) -> int | None:
+    """Rows per on-disk chunk along ``dim`` (NetCDF-4 chunking), or None for contiguous files."""
+    sizes = variable.encoding.get("chunksizes")
+    if not sizes or dim not in variable.dims:
+        return None
+    return int(sizes[variable.dims.index(dim)])
+
+
+def aligned_rows(rows: int | None, storage_rows: int | None) -> int:
+    """Latitude rows per dask block, rounded up to whole on-disk chunks when the file is chunked:
+    a block that cuts a compressed chunk makes every neighbouring block decompress it again."""
+    if not rows:
+        return -1
+    if storage_rows and storage_rows > 1:
+        return -(-rows // storage_rows) * storage_rows
+    return rows
+
+
 def normalize_grid(field: xr.DataArray, path: Path | str = "input") -> xr.DataArray:
     """Latitude ascending and longitude in [0, 360) ascending, whatever the input's conventions."""
     lon = field["lon"].values
@@ -115,6 +133,7 @@ def open_sst(path: str | Path, spec: SSTFileSpec = SSTFileSpec(), lat_chunk: int
             f"{path} has no variable {spec.variable!r} (config key `sst.variable`); {_describe(dataset)}"
         )
     sst = dataset[spec.variable]
+    storage_rows = _storage_chunk(sst, spec.lat_name)
     names = {"time": spec.time_name, "lat": spec.lat_name, "lon": spec.lon_name}
     for role, name in names.items():
         if name not in sst.dims:
@@ -138,7 +157,7 @@ def open_sst(path: str | Path, spec: SSTFileSpec = SSTFileSpec(), lat_chunk: int
         first = _to_celsius(first, spec.units, path)
         _check_plausible(first, path, spec.units)
     # A block of latitudes with the whole record per dask chunk: no step ever holds the whole file.
-    sst = sst.chunk({"time": -1, "lat": lat_chunk or -1, "lon": -1})
+    sst = sst.chunk({"time": -1, "lat": aligned_rows(lat_chunk, storage_rows), "lon": -1})
     if spec.is_anomaly:
         sst.attrs["units"] = "K"
     else:
