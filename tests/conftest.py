@@ -23,6 +23,17 @@ def pytest_configure(config):
     configure_tensorflow(threads=1)
 
 
+def train_toy_network(inputs, labels, seed: int = 3):
+    """A small, well-trained network for explanation tests: the first 160 samples train."""
+    from geoxai.models import ModelSettings, TrainingSettings, train_model
+
+    return train_model(
+        inputs[:160], labels[:160], inputs[160:], labels[160:], seed=seed,
+        model_settings=ModelSettings(l2=(0.01, 0.01, 0.01)),
+        training=TrainingSettings(learning_rate=0.05, epochs=20, schedule="constant", batch_size=16),
+    )
+
+
 def workflow_venv() -> Path:
     return Path(os.environ.get("GEOXAI_WORKFLOW_VENV", REPO / ".venv" / "workflow"))
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import train_toy_network
 
 from geoxai.errors import GeoxaiError
 from geoxai.explain import BACKENDS, RULES, explain, weights_of
 from geoxai.models import (
     ModelSettings,
-    TrainingSettings,
     build_model,
     configure_tensorflow,
     load_model,
     save_model,
-    train_model,
 )
 
 tf = configure_tensorflow(threads=1)  # graph mode before any model exists (STACK.md)
@@ -37,17 +36,7 @@ def samples() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def model(samples):
     inputs, labels = samples
-    result = train_model(
-        inputs[:160],
-        labels[:160],
-        inputs[160:],
-        labels[160:],
-        seed=3,
-        model_settings=ModelSettings(l2=(0.01, 0.01, 0.01)),
-        training=TrainingSettings(
-            learning_rate=0.05, epochs=20, schedule="constant", batch_size=16
-        ),
-    )
+    result = train_toy_network(inputs, labels)
     assert result.history["val_accuracy"][-1] >= 0.9  # a network worth explaining
     return result.model
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import train_toy_network
 
 from geoxai.errors import GeoxaiError
 from geoxai.explain import weights_of
-from geoxai.models import ModelSettings, TrainingSettings, configure_tensorflow, train_model
+from geoxai.models import configure_tensorflow
 from geoxai.optimal_input import loss_and_gradient, optimal_input, target_probability
 
 tf = configure_tensorflow(threads=1)  # graph mode before any model exists (STACK.md)
@@ -22,17 +23,7 @@ def model():
     labels = rng.integers(0, 2, 200)
     inputs = rng.normal(size=(200, N_FEATURES)).astype(np.float32)
     inputs[:, SIGNAL] += (2.0 * labels - 1.0)[:, None]
-    result = train_model(
-        inputs[:160],
-        labels[:160],
-        inputs[160:],
-        labels[160:],
-        seed=3,
-        model_settings=ModelSettings(l2=(0.01, 0.01, 0.01)),
-        training=TrainingSettings(
-            learning_rate=0.05, epochs=20, schedule="constant", batch_size=16
-        ),
-    )
+    result = train_toy_network(inputs, labels)
     assert result.history["val_accuracy"][-1] >= 0.9
     return result.model
 

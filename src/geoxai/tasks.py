@@ -587,6 +587,14 @@ def persistence_accuracy(labels: pd.DataFrame, split: str = "validation") -> flo
     return float((rows["persistence"] == rows["label"]).mean()) if len(rows) else float("nan")
 
 
+#: How a per-seed value is summarised over seeds: variable suffix, reduction, words, CF method.
+SEED_STATISTICS = {
+    "median": ("median", np.nanmedian, "median", "median"),
+    "min": ("min", np.nanmin, "lowest", "minimum"),
+    "max": ("max", np.nanmax, "highest", "maximum"),
+}
+
+
 def skill(
     evaluation_paths: Sequence[str],
     label_paths: Sequence[str],
@@ -623,42 +631,21 @@ def skill(
                 accuracy.astype(np.float32),
                 {**one, "long_name": "validation accuracy of each network (seed)"},
             ),
-            "validation_accuracy_median": (
-                box_dim,
-                np.nanmedian(accuracy, 1).astype(np.float32),
-                {
-                    **one,
-                    "long_name": "median validation accuracy over seeds",
-                    "cell_methods": "seed: median",
-                },
-            ),
-            "validation_accuracy_min": (
-                box_dim,
-                np.nanmin(accuracy, 1).astype(np.float32),
-                {
-                    **one,
-                    "long_name": "lowest validation accuracy over seeds",
-                    "cell_methods": "seed: minimum",
-                },
-            ),
-            "validation_accuracy_max": (
-                box_dim,
-                np.nanmax(accuracy, 1).astype(np.float32),
-                {
-                    **one,
-                    "long_name": "highest validation accuracy over seeds",
-                    "cell_methods": "seed: maximum",
-                },
-            ),
-            "train_accuracy_median": (
-                box_dim,
-                np.nanmedian(train, 1).astype(np.float32),
-                {
-                    **one,
-                    "long_name": "median training accuracy over seeds",
-                    "cell_methods": "seed: median",
-                },
-            ),
+            **{
+                f"{name}_{label}": (
+                    box_dim,
+                    reduce(values, 1).astype(np.float32),
+                    {**one, "long_name": f"{word} {name.replace('_', ' ')} over seeds",
+                     "cell_methods": f"seed: {method}"},
+                )
+                for name, values, statistics in (
+                    ("validation_accuracy", accuracy, ("median", "min", "max")),
+                    ("train_accuracy", train, ("median",)),
+                )
+                for label, reduce, word, method in (
+                    SEED_STATISTICS[statistic] for statistic in statistics
+                )
+            },
             "persistence_accuracy": (
                 box_dim,
                 np.array([persistence_accuracy(tables[b]) for b in boxes], np.float32),
