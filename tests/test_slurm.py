@@ -7,9 +7,10 @@ Every Snakemake call runs under `timeout -s INT`, so a hanging executor ends lik
 
 Environment: GEOXAI_WORKFLOW_VENV (Snakemake + SLURM plugin, default <repo>/.venv/workflow),
 GEOXAI_ANALYSIS_VENV (default <repo>/.venv/analysis), GEOXAI_SLURM_TARGET (targets of the demo run,
-space separated; default: the workflow's default target), GEOXAI_SLURM_RUN_TIMEOUT (seconds per run).
-The demo runs twice (local profile, then SLURM): on 2 cores that takes about 25 minutes for the
-default target; a single target, e.g. results/enso/composites/nino34/alpha_1_beta_0.nc, about 5.
+space separated; default: the workflow's default target), GEOXAI_SLURM_APPLICATIONS (comma separated,
+default `enso`, so the suite stays well under 30 minutes; `enso,lst` runs the whole demo),
+GEOXAI_SLURM_RUN_TIMEOUT (seconds per run). The demo runs twice (local profile, then SLURM): on 2
+cores about 6 minutes for ENSO, about 20 for both applications.
 """
 
 from __future__ import annotations
@@ -109,10 +110,16 @@ class Run:
             r"has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.?$", self.output, re.MULTILINE)}
 
 
+def interrupt_after(seconds: int) -> list[str]:
+    """`timeout` that ends a hanging Snakemake like Ctrl-C: one SIGINT to Snakemake alone, so it
+    cancels its SLURM jobs (without --foreground, timeout signals its whole process group as well,
+    and a second SIGINT interrupts Snakemake while it runs scancel), SIGKILL 60 s later."""
+    return ["timeout", "--foreground", "-s", "INT", "-k", "60", str(seconds)]
+
+
 def run_snakemake(venvs: Venvs, arguments: list[str], workdir: Path,
                   timeout_s: int = RUN_TIMEOUT_S) -> Run:
-    command = ["timeout", "-s", "INT", "-k", "60", str(timeout_s), str(venvs.snakemake),
-               *arguments]
+    command = [*interrupt_after(timeout_s), str(venvs.snakemake), *arguments]
     started = time.monotonic()
     done = subprocess.run(command, check=False, cwd=workdir, env=venvs.environment(), text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -283,6 +290,7 @@ def demo_arguments(profile: Path, workdir: Path, venvs: Venvs) -> list[str]:
             "--configfile", str(REPO / "config" / "config.yaml"),
             str(REPO / "config" / "demo.yaml"),
             "--config", f"analysis_python={venvs.analysis / 'bin' / 'python'}",
+            f"applications=[{os.environ.get('GEOXAI_SLURM_APPLICATIONS', 'enso')}]",
             "--profile", str(profile)]
 
 
@@ -298,6 +306,13 @@ def tiny_arguments(folder: Path, profile: Path, *targets: str) -> list[str]:
     # Targets first: options such as --group-components take any number of values.
     return [*targets, "--snakefile", str(folder / "Snakefile"), "--directory", str(folder),
             "--profile", str(profile), *TINY_GROUPING]
+
+
+def cancel_leftovers(folder: Path, output: str) -> None:
+    """At teardown: a failed check must leave no held job behind to block the node."""
+    (folder / "hold").unlink(missing_ok=True)
+    for run_id in re.findall(r"SLURM run ID: (\S+)", output):
+        subprocess.run(["scancel", "--name", run_id], check=False, timeout=60)
 
 
 def test_demo_workflow_through_sbatch_equals_local_run(slurm_cluster, venvs, tmp_path):
@@ -337,18 +352,18 @@ def test_failing_job_names_rule_and_slurm_log(slurm_cluster, venvs, tmp_path):
     print(f"failing job reported after {run.seconds:.0f} s")
 
 
-def test_interrupt_cancels_jobs_and_rerun_completes(slurm_cluster, venvs, tmp_path):
+def test_interrupt_cancels_jobs_and_rerun_completes(slurm_cluster, venvs, tmp_path, request):
     local = tiny_workflow(tmp_path / "local")
     done = run_snakemake(venvs, tiny_arguments(local, LOCAL_PROFILE), local, timeout_s=300)
     assert done.returncode == 0, done.output[-3000:]
     folder = tiny_workflow(tmp_path / "cluster", hold=True)
     log = folder / "first_run.log"
+    request.addfinalizer(lambda: cancel_leftovers(folder, log.read_text()))
 
     started = time.monotonic()
     with log.open("w") as sink:
         first = subprocess.Popen(
-            ["timeout", "-s", "INT", "-k", "60", "300", str(venvs.snakemake),
-             *tiny_arguments(folder, SLURM_PROFILE)],
+            [*interrupt_after(300), str(venvs.snakemake), *tiny_arguments(folder, SLURM_PROFILE)],
             cwd=folder, env=venvs.environment(), stdout=sink, stderr=subprocess.STDOUT)
         try:
             # `total` writes its PID once it runs on the node, after the grouped pair finished.
@@ -368,7 +383,10 @@ def test_interrupt_cancels_jobs_and_rerun_completes(slurm_cluster, venvs, tmp_pa
     # --group-components: the four jobs of the grouped pair went as one SLURM job, then `total`.
     assert len(interrupted.submitted) == 2, interrupted.output[-3000:]
     held_job = list(interrupted.submitted)[-1]
-    queued = slurm_query("squeue", "--noheader", "--name", interrupted.run_id, "--format", "%i")
+    deadline = time.monotonic() + 30  # cancelled jobs stay in the queue while COMPLETING
+    while (queued := slurm_query("squeue", "--noheader", "--name", interrupted.run_id,
+                                 "--format", "%i|%T")).split() and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert queued.split() == [], f"jobs left in the queue after SIGINT: {queued}"
     assert slurm_states([held_job])[held_job] == "CANCELLED"
     deadline = time.monotonic() + 30  # KillWait: SIGTERM, then SIGKILL after 5 s

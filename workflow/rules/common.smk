@@ -268,8 +268,14 @@ def checksum_option(entry):
 
 # used by train.smk
 def training_memory_mb(wildcards, input):
-    # The whole sample matrix in float32 plus TensorFlow's own footprint.
-    return 1500 + 3 * int(input.size_mb)
+    """The whole sample matrix in float32 plus TensorFlow's own footprint.
+
+    Sized from the anomaly file alone: it exists before any network job starts, so a group job
+    (train + explain of one seed) can add up all its members' needs when it is submitted.
+    """
+    anomalies = Path(input.anomalies)
+    size_mb = anomalies.stat().st_size / 1e6 if anomalies.exists() else 0
+    return 1500 + 3 * int(size_mb)
 
 
 # used by composite.smk
