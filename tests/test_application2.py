@@ -149,10 +149,8 @@ def test_figures_of_the_explained_boxes_and_the_skill_map(lst_run):
 
 
 @pytest.mark.workflow
-def test_rerun_is_a_no_op(lst_run, tmp_path):
-    only_lst = tmp_path / "only_lst.yaml"
-    only_lst.write_text("applications: [lst]\n")
-    result = run_snakemake(lst_run, "-n", "--configfile", *config_files("demo.yaml", only_lst))
+def test_rerun_is_a_no_op(lst_run):
+    result = run_snakemake(lst_run, "-n", "--configfile", *config_files("demo.yaml"))
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
