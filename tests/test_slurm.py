@@ -33,9 +33,6 @@ CLUSTER_SCRIPTS = REPO / "tests" / "cluster"
 SLURM_PROFILE = REPO / "profiles" / "slurm"
 LOCAL_PROFILE = REPO / "profiles" / "local"
 RUN_TIMEOUT_S = int(os.environ.get("GEOXAI_SLURM_RUN_TIMEOUT", "2400"))
-# Venvs of the development machines, used only where the repository's own venvs are not built.
-FALLBACK_VENVS = {"GEOXAI_ANALYSIS_VENV": Path("/tmp/setup/ana"),
-                  "GEOXAI_WORKFLOW_VENV": Path("/tmp/setup/wf")}
 
 # A workflow small enough to fail and interrupt on purpose: a grouped pair of rules per number
 # (one SLURM job for all of them via --group-components), a sum that waits while the file `hold`
@@ -134,9 +131,8 @@ def choose_venv(variable: str, default: Path) -> Path:
         if not (chosen / "bin" / "python").exists():
             pytest.fail(f"{variable}={chosen} is not a virtual environment (no bin/python)")
         return chosen
-    for candidate in (default, FALLBACK_VENVS[variable]):
-        if (candidate / "bin" / "python").exists():
-            return candidate
+    if (default / "bin" / "python").exists():
+        return default
     pytest.fail(f"no virtual environment at {default}: run `make setup` or set {variable}")
 
 
