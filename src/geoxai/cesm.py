@@ -265,13 +265,7 @@ def open_cesm_variable(
     first, last = int(years[0]), int(years[1])
     if first > last:
         raise GeoxaiError(f"years=({first}, {last}): the first year must not come after the last")
-    dataset = open_store(store, storage_options, retries, backoff_s)
-    if variable not in dataset.variables:
-        raise GeoxaiError(
-            f"{store} has no variable {variable!r}; it has: "
-            f"{', '.join(sorted(map(str, dataset.data_vars))) or 'none'}"
-        )
-    field = dataset[variable]
+    dataset, field = variable_in_store(store, variable, storage_options, retries, backoff_s)
     if "time" not in field.dims:
         raise GeoxaiError(
             f"{variable!r} in {store} has no time dimension (dims {field.dims}): "
@@ -300,6 +294,19 @@ def open_cesm_variable(
     return field
 
 
+def variable_in_store(
+    store: str, variable: str, storage_options: dict[str, Any] | None, retries: int, backoff_s: float
+) -> tuple[xr.Dataset, xr.DataArray]:
+    """The store (lazily) and its ``variable``, or one error listing the variables it has."""
+    dataset = open_store(store, storage_options, retries, backoff_s)
+    if variable not in dataset.variables:
+        raise GeoxaiError(
+            f"{store} has no variable {variable!r}; it has: "
+            f"{', '.join(sorted(map(str, dataset.data_vars))) or 'none'}"
+        )
+    return dataset, dataset[variable]
+
+
 def open_cesm_static(
     store: str,
     variable: str,
@@ -309,13 +316,7 @@ def open_cesm_static(
     backoff_s: float = 1.0,
 ) -> xr.DataArray:
     """A time-invariant field (e.g. ``LANDFRAC``, ``TAREA``) from a store, loaded into memory."""
-    dataset = open_store(store, storage_options, retries, backoff_s)
-    if variable not in dataset.variables:
-        raise GeoxaiError(
-            f"{store} has no variable {variable!r}; it has: "
-            f"{', '.join(sorted(map(str, dataset.variables)))}"
-        )
-    field = dataset[variable]
+    _, field = variable_in_store(store, variable, storage_options, retries, backoff_s)
     if "time" in field.dims:
         field = field.isel(time=0, drop=True)
     field = _squeeze_extra_dims(field, store, None)
