@@ -327,10 +327,10 @@ def test_rule_labels():
 def test_month_keys_from_datetimes_cftime_and_strings():
     cftime_time = xr.date_range("0401-01-01", periods=2, freq="MS", calendar="noleap",
                                 use_cftime=True)
-    assert plotting.month_keys(xr.DataArray(cftime_time, dims="time")) == ["0401-01", "0401-02"]
+    assert plotting.month_keys(xr.DataArray(cftime_time, dims="time")).tolist() == ["0401-01", "0401-02"]
     numpy_time = pd.date_range("1998-04-01", periods=2, freq="MS")
-    assert plotting.month_keys(xr.DataArray(numpy_time, dims="time")) == ["1998-04", "1998-05"]
-    assert plotting.month_keys(xr.DataArray(["1987-02"], dims="sample")) == ["1987-02"]
+    assert plotting.month_keys(xr.DataArray(numpy_time, dims="time")).tolist() == ["1998-04", "1998-05"]
+    assert plotting.month_keys(xr.DataArray(["1987-02"], dims="sample")).tolist() == ["1987-02"]
 
 
 # --------------------------------------------------------------------------- offline coastlines

@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 
 from geoxai.errors import GeoxaiError
 from geoxai.provenance import atomic_output
+from geoxai.sources import month_keys
 
 PathLike = str | os.PathLike
 
@@ -168,15 +169,6 @@ def _select_class(
             "(give a name or a position from 0)."
         )
     return dataset.isel({"class": position}), classes[position]
-
-
-def month_keys(time: xr.DataArray) -> list[str]:
-    """``"YYYY-MM"`` keys of a time coordinate (strings, numpy datetimes or cftime dates)."""
-    values = np.asarray(time.values)
-    if values.dtype.kind in "OUS" and len(values) and isinstance(values.flat[0], str | bytes):
-        return [(v.decode() if isinstance(v, bytes) else str(v))[:7] for v in values]
-    years, months = time.dt.year.values, time.dt.month.values
-    return [f"{int(y):04d}-{int(m):02d}" for y, m in zip(years, months, strict=True)]
 
 
 def _month_number(key: str) -> int:
@@ -323,7 +315,7 @@ def _seed_mean_relevance(
     true_class = predicted_class = "?"
     for path in relevance_files:
         dataset = _open_dataset(path, ("relevance", "time"), "Relevance")
-        keys = month_keys(dataset["time"])
+        keys = month_keys(dataset["time"]).tolist()
         explained.update(keys)
         if month not in keys:
             continue
@@ -400,7 +392,7 @@ def plot_case_study(
     relevance, used, n_files, true_class, predicted = _seed_mean_relevance(relevance_nc_list, month)
 
     anomalies = _open_dataset(anomalies_nc, ("sst_anomaly", "ocean_mask"), "Anomalies")
-    keys = month_keys(anomalies["time"])
+    keys = month_keys(anomalies["time"]).tolist()
     if month not in keys:
         raise GeoxaiError(
             f"Month {month!r} is explained but absent from {anomalies_nc} "

@@ -43,7 +43,11 @@ class SSTFileSpec:
 
 
 def month_keys(time: xr.DataArray) -> np.ndarray:
-    """"YYYY-MM" for every time stamp; works for numpy datetimes and cftime (e.g. year 0401)."""
+    """"YYYY-MM" for every time stamp: numpy datetimes, cftime (e.g. year 0401), or strings that
+    already start with the key (the sample coordinate of relevance files)."""
+    values = np.asarray(time.values)
+    if values.size and isinstance(values.flat[0], str | bytes):
+        return np.array([(v.decode() if isinstance(v, bytes) else str(v))[:7] for v in values])
     years = time.dt.year.values
     months = time.dt.month.values
     return np.array([f"{int(y):04d}-{int(m):02d}" for y, m in zip(years, months)])
