@@ -1,4 +1,4 @@
-# Two environments (STACK.md: Snakemake and TensorFlow 2.14 cannot share one):
+# Two environments (docs/stack.md: Snakemake and TensorFlow 2.14 cannot share one):
 #   .venv/analysis  Python 3.11 + TensorFlow/iNNvestigate/xarray: runs every rule's code and the tests
 #   .venv/workflow  Snakemake + the SLURM executor plugin
 # Both are built from exact pins only (envs/*.txt, with the full locks as constraints).
@@ -11,7 +11,7 @@ WORKFLOW := $(VENV)/workflow
 SNAKEMAKE := $(WORKFLOW)/bin/snakemake
 PYTEST_ARGS ?=
 
-.PHONY: all setup demo test lint report dag clean-demo paper benchmarks
+.PHONY: all setup demo test lint report dag clean-demo paper benchmarks rehearsal
 
 all: demo
 
@@ -34,7 +34,7 @@ $(WORKFLOW)/.installed: envs/workflow.txt envs/workflow.lock.txt
 ## demo: the whole workflow on synthetic data with a known answer, offline (a few minutes)
 demo: setup
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/demo.yaml --profile profiles/local
-	$(SNAKEMAKE) --cores $(CORES) --configfile config/demo.yaml --report results/report.html
+	$(MAKE) report CONFIGFILE=config/demo.yaml
 
 ## test: the test suite (offline; unit tests, the demo workflow end to end, the SLURM cluster)
 test: setup
@@ -43,7 +43,24 @@ test: setup
 ## paper: the paper reproduction with real data (needs internet, downloads about 0.5 GB)
 paper: setup
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/local
-	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
+	$(MAKE) report
+
+## rehearsal: the paper run at full size, offline, against local servers in the real layouts
+## (1 degree, ten seeds, both applications; about an hour on 2 cores, 6 GB of disk)
+rehearsal: setup
+	$(ANALYSIS)/bin/python benchmarks/rehearsal.py --cores $(CORES)
+
+## report: the HTML report of a finished run (CONFIGFILE=config/demo.yaml for the demo's)
+CONFIGFILE ?=
+report: setup
+	$(SNAKEMAKE) --cores 1 $(if $(CONFIGFILE),--configfile $(CONFIGFILE)) --report results/report.html
+
+## dag: the rule graph as results/rulegraph.svg (needs Graphviz's `dot`: apt-get install graphviz)
+dag: setup
+	@command -v dot >/dev/null || { echo "make dag needs Graphviz's dot: apt-get install graphviz"; exit 1; }
+	mkdir -p results
+	$(SNAKEMAKE) --cores 1 $(if $(CONFIGFILE),--configfile $(CONFIGFILE)) --rulegraph | dot -Tsvg > results/rulegraph.svg.tmp
+	mv results/rulegraph.svg.tmp results/rulegraph.svg
 
 lint: setup
 	$(SNAKEMAKE) --lint --configfile config/demo.yaml

@@ -1,4 +1,4 @@
-"""Shared fixtures. TensorFlow is put in graph mode before any test builds a model (STACK.md)."""
+"""Shared fixtures. TensorFlow is put in graph mode before any test builds a model (docs/stack.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A local S3 server (moto in server mode) that the production S3 + Zarr code reads from, offline.
 
-Everything the real CESM bucket needs is reproduced (STACK.md, "S3 + Zarr against a local
+Everything the real CESM bucket needs is reproduced (docs/stack.md, "S3 and Zarr
 server"): the server listens on 127.0.0.1 on a free port; ``AWS_ENDPOINT_URL_S3`` and
 ``AWS_ENDPOINT_URL`` point botocore (and so s3fs) at it; dummy credentials let the fixture write,
 while readers stay anonymous; ``AWS_EC2_METADATA_DISABLED`` keeps a client from probing the cloud

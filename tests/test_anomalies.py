@@ -177,3 +177,18 @@ def test_a_running_dask_scheduler_gives_the_same_anomalies(tmp_path):
         xr.testing.assert_equal(local["sst_anomaly"], remote["sst_anomaly"])
     with pytest.raises(GeoxaiError, match="dask_scheduler"):
         tasks.anomalies(str(path), str(tmp_path / "x.nc"), {}, {**settings, "dask_scheduler": "magic"})
+
+
+def test_annual_samples_with_a_missing_year_are_detrended_against_their_years(tmp_path):
+    """One sample a year (January), 1960 missing: a linear trend in years is removed exactly, and
+    a climatology of January alone is enough."""
+    years = np.array([y for y in range(1950, 1980) if y != 1960])
+    time = pd.to_datetime([f"{y}-01-16" for y in years])
+    lat, lon = np.array([-2.5, 2.5]), np.array([182.5, 187.5, 192.5])
+    values = (20 + 0.1 * (years - 1950))[:, None, None] * np.ones((1, lat.size, lon.size))
+    xr.Dataset({"sst": (("time", "lat", "lon"), values.astype("float32"), {"units": "degC"})},
+               coords={"time": time, "lat": lat, "lon": lon}).to_netcdf(tmp_path / "annual.nc")
+    result = compute_anomalies(open_sst(tmp_path / "annual.nc"), AnomalySettings(
+        period=("1950-01", "1979-12"), climatology=("1950-01", "1979-12"))).compute()
+    assert np.abs(result["sst_anomaly"].values).max() < 1e-4
+    assert result["time_key"].values.tolist() == [f"{y}-01" for y in years]

@@ -12,7 +12,13 @@ import pytest
 import xarray as xr
 from s3_server import local_s3_fixture  # noqa: F401
 
-from geoxai.cesm import fetch_cesm_variable, open_cesm_static, open_cesm_variable
+from geoxai import tasks
+from geoxai.cesm import (
+    fetch_cesm_variable,
+    field_config_keys,
+    open_cesm_static,
+    open_cesm_variable,
+)
 from geoxai.errors import GeoxaiError
 from geoxai.synthetic_cesm import generate_cesm_like
 
@@ -216,3 +222,110 @@ def test_synthetic_stores_read_back_from_s3(local_s3, tmp_path):
     grid_url = local_s3.upload_store(paths["landfrac"], "atm/static/grid.zarr")
     landfrac = open_cesm_static(grid_url, "LANDFRAC", retries=1)
     assert 0.0 < float(landfrac.mean()) < 1.0
+
+
+SST_KEYS = field_config_keys("lst.sst")
+
+
+def test_config_keys_of_a_field_section():
+    assert field_config_keys("lst.trefht") == {
+        "store": "lst.trefht.store",
+        "variable": "lst.trefht.variable",
+        "grid_store": "lst.trefht.grid_store",
+        "month_stamp": "lst.trefht.month_stamp",
+        "years": "lst.years",
+    }
+
+
+def test_errors_name_the_full_config_key_and_the_store(local_s3, sst_url, tmp_path):
+    store = str(tmp_path / "sst.zarr")
+    cesm_sst_store().to_zarr(store, zarr_format=2, consolidated=True)
+    cases = [
+        ("lst.sst.variable", {"variable": "TEMP"}, store),
+        ("lst.years", {"years": (404, 406)}, store),
+        ("lst.years", {"years": (402, 401)}, store),
+        ("lst.sst.month_stamp", {"month_stamp": "late"}, store),
+        ("lst.sst.store", {"store": str(tmp_path / "nothing.zarr")}, "nothing.zarr"),
+        ("lst.sst.store", {"store": local_s3.url("ocn/monthly/nothing.zarr")}, "nothing.zarr"),
+    ]
+    for key, change, named in cases:
+        arguments = {"store": store, "variable": "SST", "years": (401, 401), **change}
+        with pytest.raises(GeoxaiError) as error:
+            open_cesm_variable(**arguments, retries=1, config_keys=SST_KEYS)
+        message = str(error.value)
+        assert message.startswith(f"config key {key}: "), message
+        assert named in message, message
+    # Stamps a month off leave one year a month short: the message points at month_stamp too.
+    with pytest.raises(GeoxaiError, match=r"covers 0400-01 \.\. 0405-12.*lst\.sst\.month_stamp"):
+        open_cesm_variable(store, "SST", (405, 406), config_keys=SST_KEYS)
+
+
+def test_missing_grid_names_the_grid_store_key(tmp_path):
+    bare = tmp_path / "bare.nc"
+    cesm_sst_store().isel(member_id=0).drop_vars(["TLAT", "TLONG", "TAREA"]).to_netcdf(bare)
+    with pytest.raises(GeoxaiError, match="^config key lst.sst.grid_store: ") as error:
+        fetch_cesm_variable(str(bare), "SST", (401, 401), tmp_path / "out.nc", config_keys=SST_KEYS)
+    assert str(bare) in str(error.value) and "no grid store is set" in str(error.value)
+    grid = tmp_path / "empty_grid.zarr"
+    xr.Dataset({"KMT": (("nlat", "nlon"), np.ones((NLAT, NLON)))}).to_zarr(grid, zarr_format=2)
+    with pytest.raises(GeoxaiError, match="lst.sst.grid_store") as error:
+        fetch_cesm_variable(
+            str(bare),
+            "SST",
+            (401, 401),
+            tmp_path / "out.nc",
+            grid_store=str(grid),
+            config_keys=SST_KEYS,
+        )
+    assert f"neither has the grid store {grid}" in str(error.value)
+
+
+def rule_config(field: str, section: dict, synthetic: dict | None = None) -> dict:
+    """The --config that rule fetch_lst_field passes: its sections keyed by their full path."""
+    return {f"lst.{field}": section, "lst.years": [401, 401], "lst.synthetic": synthetic}
+
+
+def test_fetch_step_finds_the_field_section_in_its_config(tmp_path):
+    store = str(tmp_path / "sst.zarr")
+    cesm_sst_store().to_zarr(store, zarr_format=2, consolidated=True)
+    trefht = rule_config("trefht", {"store": store, "variable": "TREFHT"})
+    with pytest.raises(GeoxaiError, match="^config key lst.trefht.variable: ") as error:
+        tasks.fetch_cesm(store, "TREFHT", str(tmp_path / "t.nc"), years=[401, 401], config=trefht)
+    assert store in str(error.value)
+    with pytest.raises(GeoxaiError, match="^config key lst.years: .*from .*sst.zarr"):
+        tasks.fetch_cesm(store, "TREFHT", str(tmp_path / "t.nc"), years=None, config=trefht)
+    missing = str(tmp_path / "missing.zarr")
+    sst = rule_config("sst", {"store": missing, "variable": "SST"})
+    with pytest.raises(GeoxaiError, match="^config key lst.sst.store: .*missing.zarr"):
+        tasks.fetch_cesm(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], config=sst)
+    # With generated stores the store comes from lst.synthetic, not from the section.
+    generated = rule_config("sst", {"store": "s3://unused", "variable": "SST"}, {"n_years": 3})
+    with pytest.raises(GeoxaiError, match="^config key lst.synthetic: .*missing.zarr"):
+        tasks.fetch_cesm(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], config=generated)
+    landfrac = {"lst.landfrac": {"store": store, "variable": "LANDFRAC"}, "lst.synthetic": None}
+    with pytest.raises(GeoxaiError, match="^config key lst.landfrac.variable: "):
+        tasks.fetch_cesm(store, "LANDFRAC", str(tmp_path / "l.nc"), static=True, config=landfrac)
+
+
+def test_lst_steps_name_the_variable_key_of_their_field(tmp_path):
+    fetched = tmp_path / "fetched.nc"
+    field = xr.DataArray(np.zeros((2, 3, 4)), dims=("time", "lat", "lon"))
+    xr.Dataset({"TS": field}, attrs={"source_store": "s3://bucket/TS.zarr"}).to_netcdf(fetched)
+    with pytest.raises(GeoxaiError, match="^config key lst.sst.variable: ") as error:
+        tasks.lst_anomalies(str(fetched), str(tmp_path / "a.nc"), "SST", {})
+    assert str(fetched) in str(error.value) and "s3://bucket/TS.zarr" in str(error.value)
+    assert "['TS']" in str(error.value)
+    with pytest.raises(GeoxaiError, match="^config key lst.trefht.variable: "):
+        tasks.lst_targets(
+            str(fetched), str(fetched), str(tmp_path / "t.nc"), str(tmp_path / "t.json"), {}, {}
+        )
+    with pytest.raises(GeoxaiError, match="^config key lst.landfrac.variable: "):
+        tasks.lst_targets(
+            str(fetched),
+            str(fetched),
+            str(tmp_path / "t.nc"),
+            str(tmp_path / "t.json"),
+            {},
+            {},
+            trefht_variable="TS",
+        )

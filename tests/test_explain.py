@@ -16,7 +16,7 @@ from geoxai.models import (
     save_model,
 )
 
-tf = configure_tensorflow(threads=1)  # graph mode before any model exists (STACK.md)
+tf = configure_tensorflow(threads=1)  # graph mode before any model exists (docs/stack.md)
 
 N_FEATURES = 60
 SIGNAL = slice(0, 10)  # the features that carry the class
@@ -79,7 +79,7 @@ def test_numpy_backend_matches_innvestigate(rule, which, model, reloaded, sample
     )
     assert np.abs(reference.relevance).max() > 0
     errors = per_sample_error(reference.relevance, ours.relevance)
-    # float32 rounding is amplified where an α-β denominator nearly cancels (STACK.md): allow
+    # float32 rounding is amplified where an α-β denominator nearly cancels (docs/stack.md): allow
     # a few such samples a looser bound, every sample a bound that a wrong rule would break
     assert np.median(errors) < 1e-5
     assert np.mean(errors < 1e-4) >= 0.97

@@ -80,3 +80,25 @@ def test_real_nino34_index_reproduces_the_paper_counts():
     counts = count_classes(table, ("La Nina", "El Nino"))
     assert counts["all"] == {"La Nina": 485, "El Nino": 337, "total": 822}
     assert counts["train"]["total"] == 658 and counts["validation"]["total"] == 164
+
+
+def test_sample_index_is_the_mean_over_the_covered_months_or_dropped():
+    index = pd.Series(np.arange(24, dtype=float), index=months(2000, 2))
+    winters = ["1999-11/2000-03", "2000-11/2001-03"]
+    settings = LabelSettings(index_months="sample", positive_threshold=5.0, negative_threshold=-5.0)
+    table = phase_labels(index, ["2000-01", "2001-01"], settings, covered=winters)
+    # 1999-11 and 1999-12 are not in the index: that winter is dropped, not labelled by Jan-Mar.
+    assert table["time"].tolist() == ["2001-01"]
+    assert table["index"].tolist() == [np.mean([10, 11, 12, 13, 14])]
+    assert table.attrs["dropped"] == {"other_months": 0, "index_missing": 1, "neutral": 0}
+    stamp = phase_labels(index, ["2000-01", "2001-01"], LabelSettings(positive_threshold=5.0,
+                                                                     negative_threshold=-5.0))
+    assert stamp["index"].tolist() == [12.0]
+
+
+def test_sample_index_needs_the_covered_months():
+    with pytest.raises(GeoxaiError, match=r"enso\.labels\.index_months.*enso\.sst\.sample_months"):
+        phase_labels(pd.Series(1.0, index=months(2000, 2)), months(2000, 2),
+                     LabelSettings(index_months="sample"))
+    with pytest.raises(GeoxaiError, match=r"config key enso\.labels\.index_months='mean'"):
+        LabelSettings.from_config({"index_months": "mean"})

@@ -11,7 +11,7 @@ from geoxai.explain import weights_of
 from geoxai.models import configure_tensorflow
 from geoxai.optimal_input import loss_and_gradient, optimal_input, target_probability
 
-tf = configure_tensorflow(threads=1)  # graph mode before any model exists (STACK.md)
+tf = configure_tensorflow(threads=1)  # graph mode before any model exists (docs/stack.md)
 
 N_FEATURES = 60
 SIGNAL = slice(0, 10)  # class 1 is warm here, class 0 cold

@@ -18,6 +18,7 @@ import shapely
 import xarray as xr
 import yaml
 from cartopy.io import DownloadWarning
+from cartopy.mpl.geoaxes import GeoAxes
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -35,8 +36,22 @@ MISSED_BY_SEED_2 = "1998-01"  # one seed misclassified it, so it was not explain
 # --------------------------------------------------------------------------- fake products
 
 
-def grid(step: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
-    return np.arange(-90 + step / 2, 90, step), np.arange(step / 2, 360, step)
+#: Domains as (south, north), (west, east); a regional one is stored as a user's file might be.
+GLOBE = {"lat": (-90, 90), "lon": (0, 360)}
+NORTH_PACIFIC = {"lat": (-20, 60), "lon": (120, 280)}  # stored 0..360, crosses the dateline
+# Stored -180..180, so the file lists 180°W..130°W before 150°E..180°.
+DATELINE = {"lat": (-30, 30), "lon": (150, 230), "signed": True}
+# Stored 0..360, so the file lists 0..30°E before 60°W..0°.
+ATLANTIC = {"lat": (-10, 50), "lon": (300, 390)}
+
+
+def grid(step: float = 10.0, domain: dict = GLOBE) -> tuple[np.ndarray, np.ndarray]:
+    (south, north), (west, east) = domain["lat"], domain["lon"]
+    lat = np.arange(south + step / 2, north, step)
+    lon = np.mod(np.arange(west + step / 2, east, step), 360.0)
+    if domain.get("signed"):
+        lon = np.where(lon > 180, lon - 360, lon)
+    return lat, np.sort(lon)
 
 
 def ocean_mask(lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
@@ -51,7 +66,7 @@ def ocean_mask(lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
 
 
 def enso_pattern(lat: np.ndarray, lon: np.ndarray, centre_lon: float = 240.0) -> np.ndarray:
-    lon2, lat2 = np.meshgrid(lon, lat)
+    lon2, lat2 = np.meshgrid(np.mod(lon, 360.0), lat)
     return np.exp(-((lat2 / 12.0) ** 2) - ((lon2 - centre_lon) / 45.0) ** 2)
 
 
@@ -60,8 +75,8 @@ def coords(lat: np.ndarray, lon: np.ndarray) -> dict:
             "lon": ("lon", lon, {"units": "degrees_east"})}
 
 
-def make_composites(path: Path, step: float = 10.0) -> Path:
-    lat, lon = grid(step)
+def make_composites(path: Path, step: float = 10.0, domain: dict = GLOBE) -> Path:
+    lat, lon = grid(step, domain)
     rng = np.random.default_rng(1)
     mask = ocean_mask(lat, lon).values
     pattern = enso_pattern(lat, lon)
@@ -96,8 +111,8 @@ def make_composites(path: Path, step: float = 10.0) -> Path:
     return path
 
 
-def make_anomalies(path: Path, step: float = 10.0) -> Path:
-    lat, lon = grid(step)
+def make_anomalies(path: Path, step: float = 10.0, domain: dict = GLOBE) -> Path:
+    lat, lon = grid(step, domain)
     rng = np.random.default_rng(2)
     time = pd.date_range("1997-01-01", "1998-12-01", freq="MS")
     mask = ocean_mask(lat, lon)
@@ -113,8 +128,8 @@ def make_anomalies(path: Path, step: float = 10.0) -> Path:
     return path
 
 
-def make_relevance(folder: Path, step: float = 10.0) -> list[Path]:
-    lat, lon = grid(step)
+def make_relevance(folder: Path, step: float = 10.0, domain: dict = GLOBE) -> list[Path]:
+    lat, lon = grid(step, domain)
     mask = ocean_mask(lat, lon).values
     paths = []
     for seed in SEEDS:
@@ -331,6 +346,157 @@ def test_month_keys_from_datetimes_cftime_and_strings():
     numpy_time = pd.date_range("1998-04-01", periods=2, freq="MS")
     assert plotting.month_keys(xr.DataArray(numpy_time, dims="time")).tolist() == ["1998-04", "1998-05"]
     assert plotting.month_keys(xr.DataArray(["1987-02"], dims="sample")).tolist() == ["1987-02"]
+
+
+# --------------------------------------------------------------------------- regional grids
+
+
+def test_extent_of_global_and_regional_grids():
+    lat, lon = grid(1.0)
+    for lons in (lon, np.where(lon > 180, lon - 360, lon), lon[::-1]):
+        extent = plotting.data_extent(lat, lons)
+        assert extent.is_global and (extent.west, extent.east) == (0.0, 360.0)
+        assert (extent.south, extent.north) == (-90.0, 90.0)
+    expected = {"pacific": (NORTH_PACIFIC, 120.0, 280.0), "dateline": (DATELINE, 150.0, 230.0),
+                "atlantic": (ATLANTIC, 300.0, 390.0)}
+    for name, (domain, west, east) in expected.items():
+        extent = plotting.data_extent(*grid(5.0, domain))
+        assert not extent.lon_global and not extent.is_global, name
+        assert (extent.west, extent.east) == pytest.approx((west, east)), name
+        assert (extent.south, extent.north) == pytest.approx(domain["lat"]), name
+    # Every longitude but only the tropics: a band, not the globe.
+    band = plotting.data_extent(*grid(2.0, {"lat": (-30, 30), "lon": (0, 360)}))
+    assert band.lon_global and not band.is_global
+
+
+def test_zoom_box_is_clipped_to_the_data():
+    pacific = plotting.data_extent(*grid(5.0, NORTH_PACIFIC))
+    box, name = plotting.zoom_box(None)
+    assert name == "Tropical Pacific" and (box.west, box.east) == (105.0, 290.0)
+    clipped = plotting.clip_extent(box, pacific)
+    assert (clipped.west, clipped.east, clipped.south, clipped.north) == pytest.approx(
+        (120.0, 280.0, -20.0, 22.5))
+    across, _ = plotting.zoom_box({"lon": [-20, 20], "lat": [0, 30]})
+    assert (across.west, across.east) == (340.0, 380.0)
+    atlantic = plotting.data_extent(*grid(5.0, ATLANTIC))
+    inside = plotting.clip_extent(across, atlantic)
+    assert (inside.west, inside.east) == pytest.approx((340.0, 380.0))
+    # A box that reaches the domain only from the west, across the wrap: 50..150 on 100..200.
+    west_part = plotting.clip_extent(plotting.MapExtent(50, 150, -10, 10),
+                                     plotting.MapExtent(100, 200, -20, 20))
+    assert (west_part.west, west_part.east) == pytest.approx((100.0, 150.0))
+    assert plotting.clip_extent(box, atlantic) is None
+    # Overlapping longitudes, but no common latitude.
+    assert plotting.clip_extent(plotting.MapExtent(120, 140, 40, 50),
+                                plotting.MapExtent(120, 280, -20, 30)) is None
+    with pytest.raises(GeoxaiError, match="case_study_box"):
+        plotting.zoom_box({"lon": [105, 290], "lat": [30, -30]})
+
+
+def map_axes(fig: Figure) -> list:
+    return [ax for ax in fig.axes if isinstance(ax, GeoAxes)]
+
+
+def degrees_shown(ax) -> tuple[float, float, float, float]:
+    """West, east (°E, east > west) and south, north of what a PlateCarree map shows."""
+    centre = float(ccrs.PlateCarree().transform_point(0.0, 0.0, ax.projection)[0])
+    x0, x1, south, north = ax.get_extent(ccrs.PlateCarree(central_longitude=centre))
+    west = float(np.mod(x0 + centre, 360.0))
+    return west, west + x1 - x0, south, north
+
+
+@pytest.fixture(scope="module")
+def regional(tmp_path_factory) -> dict:
+    products = {}
+    for name, domain in (("pacific", NORTH_PACIFIC), ("dateline", DATELINE),
+                         ("atlantic", ATLANTIC)):
+        folder = tmp_path_factory.mktemp(name)
+        products[name] = {
+            "composites": make_composites(folder / "composites.nc", 5.0, domain),
+            "anomalies": make_anomalies(folder / "anomalies.nc", 5.0, domain),
+            "relevance": make_relevance(folder, 5.0, domain),
+            "domain": domain,
+        }
+    return products
+
+
+@pytest.mark.parametrize("name", ["pacific", "dateline", "atlantic"])
+def test_regional_maps_show_the_data_domain(regional, name, tmp_path):
+    files = regional[name]
+    (south, north), (west, east) = files["domain"]["lat"], files["domain"]["lon"]
+    png = tmp_path / f"{name}.png"
+    size = (6.0, 8.5)
+    fig = plotting.plot_composites(files["composites"], "El Nino", [png], dpi=DPI, figsize=size)
+    axes = map_axes(fig)
+    assert len(axes) == 3
+    for ax in axes:
+        assert isinstance(ax.projection, ccrs.PlateCarree)
+        shown = degrees_shown(ax)
+        assert shown == pytest.approx((np.mod(west, 360), np.mod(west, 360) + east - west,
+                                       south, north), abs=5.0)  # within a cell
+        # Each cell is drawn where it lies: no quad bridges the domain across the globe.
+        x = ax.collections[0].get_coordinates()[..., 0]
+        assert np.ptp(x) <= (east - west) + 5.0 + 1e-6
+    check_png(png, size, tmp_path)
+    agreement = plotting.plot_seed_agreement(files["composites"], 0, [tmp_path / "s.png"], dpi=DPI)
+    assert degrees_shown(map_axes(agreement)[0]) == pytest.approx(degrees_shown(axes[0]))
+
+
+def test_north_pacific_extent_in_plain_platecarree(regional, tmp_path):
+    fig = plotting.plot_composites(regional["pacific"]["composites"], 1, [tmp_path / "p.png"],
+                                   dpi=DPI)
+    ax = map_axes(fig)[0]
+    # The map is centred on the domain, so plain PlateCarree sees one box across the dateline.
+    west, east, south, north = ax.get_extent(ccrs.PlateCarree(central_longitude=200))
+    assert (west + 200, east + 200, south, north) == pytest.approx((120, 280, -20, 60), abs=5.0)
+    _, _, south, north = ax.get_extent(ccrs.PlateCarree())
+    assert (south, north) == pytest.approx((-20, 60), abs=5.0)
+
+
+def test_global_data_keep_the_global_robinson_view(products, tmp_path):
+    fig = plotting.plot_composites(products["composites"], 1, [tmp_path / "g.png"], dpi=DPI)
+    for ax in map_axes(fig):
+        assert isinstance(ax.projection, ccrs.Robinson)
+        west, east, south, north = ax.get_extent(ccrs.PlateCarree())
+        assert east - west == pytest.approx(360.0) and south < -85 and north > 85
+    case = plotting.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
+                                    [tmp_path / "c.png"], dpi=DPI)
+    world, zoom = map_axes(case)
+    assert isinstance(world.projection, ccrs.Robinson)
+    assert degrees_shown(zoom) == pytest.approx((105.0, 290.0, -22.5, 22.5))
+    assert zoom.get_title(loc="left") == "(b) Tropical Pacific, 105°E–70°W, 22.5°S–22.5°N"
+
+
+def test_case_study_zoom_box_partly_outside_is_clipped(regional, tmp_path):
+    files = regional["pacific"]
+    fig = plotting.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH,
+                                   [tmp_path / "c.png"], dpi=DPI)
+    world, zoom = map_axes(fig)
+    assert degrees_shown(world) == pytest.approx((120, 280, -20, 60), abs=5.0)
+    assert degrees_shown(zoom) == pytest.approx((120.0, 280.0, -20.0, 22.5))
+    assert "clipped to the data: 120°E–80°W, 20°S–22.5°N" in zoom.get_title(loc="left")
+
+
+def test_case_study_zoom_box_from_the_settings(regional, tmp_path):
+    files = regional["atlantic"]
+    box = {"lon": [330, 10], "lat": [0, 20], "name": "Equatorial Atlantic"}
+    fig = plotting.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH,
+                                   [tmp_path / "c.png"], dpi=DPI, case_study_box=box)
+    zoom = map_axes(fig)[1]
+    assert degrees_shown(zoom) == pytest.approx((330.0, 370.0, 0.0, 20.0))
+    assert zoom.get_title(loc="left") == "(b) Equatorial Atlantic, 30°W–10°E, 0°–20°N"
+
+
+def test_case_study_zoom_box_outside_the_data_is_refused(regional, tmp_path):
+    files = regional["atlantic"]
+    png = tmp_path / "outside.png"
+    with pytest.raises(GeoxaiError, match="zoom box Tropical Pacific") as error:
+        plotting.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH, [png])
+    message = str(error.value)
+    assert "105°E–70°W, 22.5°S–22.5°N" in message  # the box
+    assert "60°W–30°E, 10°S–50°N" in message  # the data
+    assert str(files["anomalies"]) in message and "figures.case_study_box" in message
+    assert not png.exists()
 
 
 # --------------------------------------------------------------------------- offline coastlines

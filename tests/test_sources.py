@@ -97,3 +97,57 @@ def test_blocks_are_whole_storage_chunks():
 
     assert aligned_rows(30, 60) == 60 and aligned_rows(61, 60) == 120
     assert aligned_rows(30, None) == 30 and aligned_rows(None, 60) == -1
+
+
+def _with_time(path, times, bounds=None, attrs=None):
+    lat, lon = np.array([-2.5, 2.5]), np.array([182.5, 187.5])
+    values = np.full((len(times), 2, 2), 25.0, dtype="float32")
+    dataset = xr.Dataset({"sst": (("time", "lat", "lon"), values, {"units": "degC"})},
+                         coords={"time": ("time", times, dict(attrs or {})), "lat": lat, "lon": lon})
+    if bounds is not None:
+        dataset["time_bnds"] = (("time", "nv"), bounds)
+        dataset["time"].attrs["bounds"] = "time_bnds"
+        if np.asarray(times).dtype.kind == "M":
+            for name in ("time", "time_bnds"):
+                dataset[name].encoding.update(units="days since 1900-01-01", dtype="float64")
+    dataset.to_netcdf(path)
+    return path
+
+
+def test_months_a_sample_covers_come_from_its_bounds_to_the_half_month(tmp_path):
+    """Bounds at month edges, at 23:59 of the last day, or half a month off all give whole months."""
+    stamps = pd.to_datetime(["2000-01-16", "2001-01-16", "2002-01-16"])
+    lower = pd.to_datetime(["1999-11-01", "2000-10-31 23:00", "2001-11-10"], format="ISO8601")
+    upper = pd.to_datetime(["2000-04-01", "2001-03-31 23:59", "2002-03-20"], format="ISO8601")
+    path = _with_time(tmp_path / "b.nc", stamps, np.stack([lower, upper], axis=1))
+    assert open_sst(path)["covered_months"].values.tolist() == [
+        "1999-11/2000-03", "2000-11/2001-03", "2001-11/2002-03"]
+
+
+def test_months_since_units_are_calendar_months(tmp_path):
+    """xarray cannot decode "months since" in the standard calendar; geoxai reads calendar months."""
+    path = _with_time(tmp_path / "m.nc", np.array([1.0, 4.0, 7.0]),
+                      bounds=np.array([[0.0, 3.0], [3.0, 6.0], [6.0, 9.0]]),
+                      attrs={"units": "months since 1990-12-01", "calendar": "standard"})
+    sst = open_sst(path)
+    assert month_keys(sst["time"]).tolist() == ["1991-01", "1991-04", "1991-07"]
+    assert sst["covered_months"].values.tolist() == ["1990-12/1991-02", "1991-03/1991-05", "1991-06/1991-08"]
+    with pytest.raises(GeoxaiError, match="cannot be decoded"):
+        open_sst(_with_time(tmp_path / "f.nc", np.array([1.0, 2.0]), attrs={"units": "fortnights since 1990"}))
+
+
+def test_samples_are_put_in_time_order_and_must_differ_in_month(tmp_path):
+    path = _with_time(tmp_path / "r.nc", pd.to_datetime(["2001-01-16", "2000-01-16"]))
+    assert month_keys(open_sst(path)["time"]).tolist() == ["2000-01", "2001-01"]
+    path = _with_time(tmp_path / "d.nc", pd.to_datetime(["2000-01-01", "2000-01-16"]))
+    with pytest.raises(GeoxaiError, match="same month 2000-01"):
+        open_sst(path)
+
+
+def test_error_messages_name_the_full_config_key(tmp_path):
+    with pytest.raises(GeoxaiError, match=r"config key enso\.sst\.variable"):
+        open_sst(write(tmp_path / "x.nc", var="tos"))
+    with pytest.raises(GeoxaiError, match=r"config key enso\.sst\.units"):
+        open_sst(write(tmp_path / "b.nc", units="furlongs"))
+    with pytest.raises(GeoxaiError, match=r"config key enso\.sst\.url"):
+        open_sst(tmp_path / "nope.nc")

@@ -20,6 +20,9 @@ else each month is re-stamped at the middle of its averaging interval:
   An explicit ``month_stamp`` other than ``"auto"`` overrides the bounds.
 
 The returned series carries the re-stamped ``time`` and a ``time_key`` coordinate ("YYYY-MM").
+
+Errors name the store, and, when the caller says which config keys the settings came from
+(``config_keys``, see :func:`field_config_keys`), the full key to change, e.g. ``lst.sst.variable``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import datetime as _dt
 import glob
 import os
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +49,26 @@ BOUNDS_NAMES = ("time_bound", "time_bnds", "time_bounds")
 #: POP grid variables kept beside an ocean field: cell centres and areas for regridding.
 POP_GRID_VARIABLES = ("TLAT", "TLONG", "TAREA")
 REMOTE_PROTOCOLS = ("s3://", "gs://", "gcs://", "az://", "abfs://", "http://", "https://")
+#: The settings of one field's section (``lst.sst``, ``lst.trefht``, ...) that errors can name.
+FIELD_SETTINGS = ("store", "variable", "grid_store", "month_stamp")
+
+
+def field_config_keys(section: str, years_key: str | None = None) -> dict[str, str]:
+    """Full config keys of one field's settings: ``lst.sst`` -> ``lst.sst.store``,
+    ``lst.sst.variable``, ``lst.sst.grid_store``, ``lst.sst.month_stamp``, and under ``years``
+    the key of the model years, by default the section's sibling (``lst.years``)."""
+    parent = section.rpartition(".")[0]
+    years = years_key or (f"{parent}.years" if parent else "years")
+    return {**{name: f"{section}.{name}" for name in FIELD_SETTINGS}, "years": years}
+
+
+def _head(key: str | None) -> str:
+    """The head of an error about a setting: its config key when the caller gave one."""
+    return f"config key {key}: " if key else ""
+
+
+def _key(config_keys: Mapping[str, str] | None, setting: str) -> str:
+    return _head((config_keys or {}).get(setting))
 
 
 def _is_remote(store: str) -> bool:
@@ -84,12 +107,18 @@ def _endpoint_hint() -> str:
 
 
 def with_retries(
-    action: Callable[[], T], store: str, retries: int = 3, backoff_s: float = 1.0
+    action: Callable[[], T],
+    store: str,
+    retries: int = 3,
+    backoff_s: float = 1.0,
+    store_key: str | None = None,
 ) -> T:
     """Run ``action``; retry connection failures with exponential backoff, then raise GeoxaiError.
 
     A store that does not exist or refuses access is reported at once: retrying cannot fix it.
+    ``store_key``: the config key that named the store, for the messages.
     """
+    head = _head(store_key)
     connection_errors = _connection_errors()
     last: BaseException | None = None
     for attempt in range(1, max(1, retries) + 1):
@@ -97,13 +126,13 @@ def with_retries(
             return action()
         except PermissionError as error:
             raise GeoxaiError(
-                f"access to {store} was refused ({error}): the CESM stores are public and read "
-                "anonymously; check the URL, or pass credentials in storage_options"
+                f"{head}access to {store} was refused ({error}): the CESM stores are public and "
+                "read anonymously; check the URL, or pass credentials in storage_options"
             ) from error
         except FileNotFoundError as error:
             raise GeoxaiError(
-                f"no data at {store} ({error}): check the store URL or path (CESM1-LE control: "
-                "s3://ncar-cesm-lens/ocn/monthly/cesmLE-CTRL-SST.zarr)"
+                f"{head}no data at {store} ({error}): check the store URL or path (CESM1-LE "
+                "control: s3://ncar-cesm-lens/ocn/monthly/cesmLE-CTRL-SST.zarr)"
                 + (f"; {_endpoint_hint()}" if _is_remote(store) else "")
             ) from error
         except connection_errors as error:
@@ -111,18 +140,18 @@ def with_retries(
             if attempt < retries:
                 _time.sleep(backoff_s * 2 ** (attempt - 1))
     raise GeoxaiError(
-        f"could not reach {store} after {max(1, retries)} attempt(s) ({type(last).__name__}: "
-        f"{last}); {_endpoint_hint()}"
+        f"{head}could not reach {store} after {max(1, retries)} attempt(s) "
+        f"({type(last).__name__}: {last}); {_endpoint_hint()}"
     ) from last
 
 
-def _local_files(store: str) -> list[str]:
+def _local_files(store: str, store_key: str | None) -> list[str]:
     matches = sorted(glob.glob(store)) if glob.has_magic(store) else [store]
     existing = [path for path in matches if os.path.exists(path)]
     if not existing:
         raise GeoxaiError(
-            f"no file or Zarr store matches {store}: give an s3:// URL, a .zarr folder, or NetCDF "
-            "file(s) (a glob such as 'piControl/*.nc' is allowed)"
+            f"{_head(store_key)}no file or Zarr store matches {store}: give an s3:// URL, a .zarr "
+            "folder, or NetCDF file(s) (a glob such as 'piControl/*.nc' is allowed)"
         )
     return existing
 
@@ -132,8 +161,12 @@ def open_store(
     storage_options: dict[str, Any] | None = None,
     retries: int = 3,
     backoff_s: float = 1.0,
+    store_key: str | None = None,
 ) -> xr.Dataset:
-    """Open a remote or local Zarr store, or local NetCDF file(s), lazily."""
+    """Open a remote or local Zarr store, or local NetCDF file(s), lazily.
+
+    ``store_key``: the config key that named the store, for the messages.
+    """
     store = str(store)
     if _is_remote(store):
         options = {"anon": True, **(storage_options or {})}
@@ -142,13 +175,14 @@ def open_store(
             store,
             retries,
             backoff_s,
+            store_key,
         )
-    files = _local_files(store)
+    files = _local_files(store, store_key)
     if len(files) == 1 and (
         files[0].rstrip("/").endswith(".zarr") or Path(files[0], ".zgroup").exists()
     ):
         return with_retries(
-            lambda: xr.open_zarr(files[0], consolidated=None), store, retries, backoff_s
+            lambda: xr.open_zarr(files[0], consolidated=None), store, retries, backoff_s, store_key
         )
     try:
         if len(files) == 1:
@@ -163,7 +197,9 @@ def open_store(
             join="outer",
         )
     except (OSError, ValueError) as error:
-        raise GeoxaiError(f"cannot read {store} as NetCDF ({error}): check the file(s)") from error
+        raise GeoxaiError(
+            f"{_head(store_key)}cannot read {store} as NetCDF ({error}): check the file(s)"
+        ) from error
 
 
 def _bounds_variable(dataset: xr.Dataset, time_name: str) -> xr.DataArray | None:
@@ -184,7 +220,8 @@ def _decoded_bounds(bounds: xr.DataArray, time: xr.DataArray) -> np.ndarray:
         if not units:
             raise GeoxaiError(
                 f"time bounds {bounds.name!r} are numbers but the time axis has no units: "
-                "cannot place the months"
+                "cannot place the months; set month_stamp to end, start or middle to place them "
+                "by their time stamps instead"
             )
         values = np.asarray(cftime.num2date(values, units, calendar=calendar))
     return values
@@ -253,6 +290,7 @@ def open_cesm_variable(
     month_stamp: str = "auto",
     retries: int = 3,
     backoff_s: float = 1.0,
+    config_keys: Mapping[str, str] | None = None,
 ) -> xr.DataArray:
     """``variable`` for model years ``years[0]..years[1]`` (inclusive), lazily, months re-stamped.
 
@@ -260,25 +298,42 @@ def open_cesm_variable(
     ``.zarr`` folder, or NetCDF file(s) (path or glob). Size-1 dimensions (``member_id`` of the
     control run, POP's one-level ``z_t``) are dropped; a store with several members needs
     ``member``. The result has ``time`` at mid-month and a ``time_key`` ("YYYY-MM") coordinate;
-    2-D grid coordinates (POP ``TLAT``/``TLONG``/``TAREA``) stay attached.
+    2-D grid coordinates (POP ``TLAT``/``TLONG``/``TAREA``) stay attached. ``config_keys``
+    (:func:`field_config_keys`) name the config keys of these settings in the errors.
     """
     first, last = int(years[0]), int(years[1])
     if first > last:
-        raise GeoxaiError(f"years=({first}, {last}): the first year must not come after the last")
-    dataset, field = variable_in_store(store, variable, storage_options, retries, backoff_s)
+        raise GeoxaiError(
+            f"{_key(config_keys, 'years')}years=({first}, {last}) for {variable} from {store}: "
+            "the first year must not come after the last"
+        )
+    if month_stamp not in MONTH_STAMPS:  # before the store is opened, which may take a while
+        raise GeoxaiError(
+            f"{_key(config_keys, 'month_stamp')}month_stamp={month_stamp!r} for {store}: "
+            f"use one of {', '.join(MONTH_STAMPS)}"
+        )
+    dataset, field = variable_in_store(
+        store, variable, storage_options, retries, backoff_s, config_keys
+    )
     if "time" not in field.dims:
         raise GeoxaiError(
-            f"{variable!r} in {store} has no time dimension (dims {field.dims}): "
-            "open time-invariant fields with open_cesm_static"
+            f"{_key(config_keys, 'variable')}{variable!r} in {store} has no time dimension "
+            f"(dims {field.dims}): open time-invariant fields with open_cesm_static"
         )
-    midpoints, note = month_midpoints(dataset, "time", month_stamp)
+    try:
+        midpoints, note = month_midpoints(dataset, "time", month_stamp)
+    except GeoxaiError as error:
+        raise GeoxaiError(f"{_key(config_keys, 'month_stamp')}{store}: {error}") from error
     keys = _month_keys(midpoints)
     wanted = (keys >= f"{first:04d}-01") & (keys <= f"{last:04d}-12")
     if wanted.sum() != 12 * (last - first + 1):
+        # A year cut short by one month at either end is the mark of misplaced time stamps.
+        stamp_key = (config_keys or {}).get("month_stamp", "month_stamp")
         raise GeoxaiError(
-            f"{store} covers {keys[0]} .. {keys[-1]} ({variable}); the years "
-            f"{first:04d}..{last:04d} "
-            f"asked for are not all inside it: choose years within that range"
+            f"{_key(config_keys, 'years')}{store} covers {keys[0]} .. {keys[-1]} ({variable}); "
+            f"the years {first:04d}..{last:04d} asked for are not all inside it: choose years "
+            f"within that range (if only one month is missing at an end, check {stamp_key}, "
+            f"which places the months: {note})"
         )
     index = np.flatnonzero(wanted)
     # A contiguous slice keeps the selection a plain chunk-aligned read.
@@ -295,13 +350,20 @@ def open_cesm_variable(
 
 
 def variable_in_store(
-    store: str, variable: str, storage_options: dict[str, Any] | None, retries: int, backoff_s: float
+    store: str,
+    variable: str,
+    storage_options: dict[str, Any] | None,
+    retries: int,
+    backoff_s: float,
+    config_keys: Mapping[str, str] | None = None,
 ) -> tuple[xr.Dataset, xr.DataArray]:
     """The store (lazily) and its ``variable``, or one error listing the variables it has."""
-    dataset = open_store(store, storage_options, retries, backoff_s)
+    dataset = open_store(
+        store, storage_options, retries, backoff_s, (config_keys or {}).get("store")
+    )
     if variable not in dataset.variables:
         raise GeoxaiError(
-            f"{store} has no variable {variable!r}; it has: "
+            f"{_key(config_keys, 'variable')}{store} has no variable {variable!r}; it has: "
             f"{', '.join(sorted(map(str, dataset.data_vars))) or 'none'}"
         )
     return dataset, dataset[variable]
@@ -314,26 +376,35 @@ def open_cesm_static(
     *,
     retries: int = 3,
     backoff_s: float = 1.0,
+    config_keys: Mapping[str, str] | None = None,
 ) -> xr.DataArray:
     """A time-invariant field (e.g. ``LANDFRAC``, ``TAREA``) from a store, loaded into memory."""
-    _, field = variable_in_store(store, variable, storage_options, retries, backoff_s)
+    _, field = variable_in_store(store, variable, storage_options, retries, backoff_s, config_keys)
     if "time" in field.dims:
         field = field.isel(time=0, drop=True)
     field = _squeeze_extra_dims(field, store, None)
-    return with_retries(field.load, store, retries, backoff_s)
+    return with_retries(field.load, store, retries, backoff_s, (config_keys or {}).get("store"))
 
 
-def attach_pop_grid(field: xr.DataArray, grid: xr.Dataset | None, store: str) -> xr.DataArray:
+def attach_pop_grid(
+    field: xr.DataArray,
+    grid: xr.Dataset | None,
+    store: str,
+    config_keys: Mapping[str, str] | None = None,
+    grid_store: str | None = None,
+) -> xr.DataArray:
     """Make sure a POP field carries TLAT/TLONG (and TAREA when known), from ``grid`` if needed."""
     missing = [name for name in POP_GRID_VARIABLES if name not in field.coords]
     for name in missing:
         if grid is not None and name in grid.variables:
             field = field.assign_coords({name: grid[name].load()})
     if "TLAT" not in field.coords or "TLONG" not in field.coords:
+        where = f"neither has the grid store {grid_store}" if grid_store else "no grid store is set"
+        setting = (config_keys or {}).get("grid_store", "grid_store")
         raise GeoxaiError(
-            f"{store}: the ocean field has no TLAT/TLONG cell centres, which regridding needs: "
-            "give "
-            "the grid store (CESM on AWS: s3://ncar-cesm-lens/ocn/static/grid.zarr) as grid_store"
+            f"{_key(config_keys, 'grid_store')}{store}: the ocean field has no TLAT/TLONG cell "
+            f"centres, which regridding needs, and {where}: set {setting} to a store that has "
+            "them (CESM on AWS: s3://ncar-cesm-lens/ocn/static/grid.zarr)"
         )
     return field
 
@@ -351,6 +422,7 @@ def fetch_cesm_variable(
     month_stamp: str = "auto",
     retries: int = 3,
     backoff_s: float = 1.0,
+    config_keys: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``variable`` for ``years`` from ``store`` to ``destination_nc`` (atomically).
 
@@ -368,10 +440,16 @@ def fetch_cesm_variable(
         month_stamp=month_stamp,
         retries=retries,
         backoff_s=backoff_s,
+        config_keys=config_keys,
     )
     if {"nlat", "nlon"} <= set(field.dims):
-        grid = open_store(grid_store, storage_options, retries, backoff_s) if grid_store else None
-        field = attach_pop_grid(field, grid, store)
+        grid_key = (config_keys or {}).get("grid_store")
+        grid = (
+            open_store(grid_store, storage_options, retries, backoff_s, grid_key)
+            if grid_store
+            else None
+        )
+        field = attach_pop_grid(field, grid, store, config_keys, grid_store)
     dataset = field.to_dataset(name=variable)
     dataset.attrs = {
         "title": f"CESM {variable}, model years {int(years[0]):04d}-{int(years[1]):04d}",
@@ -389,6 +467,7 @@ def fetch_cesm_variable(
         store,
         retries,
         backoff_s,
+        (config_keys or {}).get("store"),
     )
     write_json_atomic(
         f"{destination}.provenance.json",

@@ -115,6 +115,13 @@ def _fetch_cesm(a):
                      month_stamp=a.month_stamp, static=a.static, config=a.config)
 
 
+def _lst_landfrac(a):
+    from geoxai.landfrac import write_land_fraction
+
+    field = write_land_fraction(a.trefht, a.output, a.variable, a.trefht_variable, config=a.config)
+    print(f"{field.name} on {field.sizes['lat']} x {field.sizes['lon']} cells from Natural Earth")
+
+
 def _lst_anomalies(a):
     from geoxai import tasks
 
@@ -169,6 +176,12 @@ STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
         ("--grid-store", {"default": "", "help": "store with the POP grid (TLAT/TLONG/TAREA)"}),
         ("--month-stamp", {"choices": ["auto", "end", "start", "middle"], "default": "auto"}),
         ("--static", {"action": "store_true", "help": "a time-invariant field (e.g. LANDFRAC)"}),
+    ]),
+    "lst-landfrac": (_lst_landfrac, [
+        ("--trefht", {"required": True, "help": "the fetched TREFHT file: its grid is used"}),
+        ("--output", {"required": True}),
+        ("--variable", {"default": "LANDFRAC", "help": "name of the written land fraction"}),
+        ("--trefht-variable", {"default": "TREFHT"}),
     ]),
     "lst-anomalies": (_lst_anomalies, [
         ("--sst", {"required": True}), ("--output", {"required": True}),

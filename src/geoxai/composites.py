@@ -1,6 +1,6 @@
 """Composite relevance maps, their agreement across seeds, and the matching observed composites.
 
-The paper's composite (SPEC.md): each correctly classified sample's relevance map is divided by its
+The paper's composite (docs/science.md): each correctly classified sample's relevance map is divided by its
 own maximum, then the maps of a class are averaged. We do this per seed, then summarise over seeds:
 the mean, the spread, and how well the seeds' patterns agree (pattern correlation over the ocean).
 """

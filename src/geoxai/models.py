@@ -1,7 +1,7 @@
 """The paper's classifier: dense ReLU layers with L2 penalties, trained per seed, saved as HDF5.
 
 TensorFlow runs in graph mode (eager execution off) in every geoxai process: iNNvestigate needs it,
-and a model must be built in the same mode it is analysed in (STACK.md). The mode, the thread count
+and a model must be built in the same mode it is analysed in (docs/stack.md). The mode, the thread count
 and oneDNN are fixed in :func:`configure_tensorflow` before the first model exists, which is also
 what makes a seed reproduce bit for bit.
 """
@@ -44,7 +44,7 @@ def configure_tensorflow(threads: int = 1):
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Architecture of the classifier (SPEC.md, Application 1)."""
+    """Architecture of the classifier (docs/science.md, Application 1)."""
 
     hidden_units: tuple[int, ...] = (8, 8)
     l2: tuple[float, ...] = (25.0, 0.01, 0.01)
@@ -83,7 +83,7 @@ class TrainingSettings:
         return settings
 
 
-#: Layer names are explicit: reloading an .h5 with default names breaks iNNvestigate (STACK.md).
+#: Layer names are explicit: reloading an .h5 with default names breaks iNNvestigate (docs/stack.md).
 LOGITS_LAYER = "logits"
 SOFTMAX_LAYER = "softmax"
 
@@ -181,7 +181,7 @@ def train_model(
 
 
 def save_model(model, path: str | Path) -> None:
-    """Legacy HDF5: in graph mode the .keras format reloads wrong weights silently (STACK.md)."""
+    """Legacy HDF5: in graph mode the .keras format reloads wrong weights silently (docs/stack.md)."""
     from geoxai.provenance import atomic_output
 
     with atomic_output(path, suffix=".part.h5") as tmp:

@@ -1,6 +1,6 @@
 """Backwards optimization: the input that a trained classifier finds most typical of a class.
 
-Gradient descent on the input (SPEC.md, after Toms et al. 2020): start from an all-zero map (or a
+Gradient descent on the input (docs/science.md, after Toms et al. 2020): start from an all-zero map (or a
 given one), minimise the cross-entropy between the target class and the softmax output plus
 ``l2_penalty * sum(x**2)``, with a fixed step size, for a fixed number of steps.
 

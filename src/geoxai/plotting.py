@@ -10,6 +10,11 @@ shipped inside the package (``geoxai/data/natural_earth``), and cartopy is point
 for the duration of each figure (:func:`offline_natural_earth`). Features are always requested at
 the explicit 110m scale, because cartopy's automatic scale picks 50m/10m for regional zooms, and
 those are not shipped.
+
+Maps show the data's own domain (:func:`data_extent`, from the file's ``lat``/``lon``): a global
+grid keeps the global Robinson view, a regional one is drawn on PlateCarree centred on its domain,
+which may cross the 0/360 meridian or the dateline. The case studies' zoom box is clipped to the
+domain (the panel title says so); a box wholly outside it is an error.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,7 +48,11 @@ from geoxai.sources import month_keys
 PathLike = str | os.PathLike
 
 #: Tropical-Pacific zoom of the case studies (paper Fig. 7): 105°E–70°W, 22.5°S–22.5°N.
-TROPICAL_PACIFIC = {"lon": (105.0, 290.0), "lat": (-22.5, 22.5)}
+TROPICAL_PACIFIC = {"lon": (105.0, 290.0), "lat": (-22.5, 22.5), "name": "Tropical Pacific"}
+
+#: A grid covering every longitude and at least this many degrees of latitude is drawn on the
+#: global Robinson map; a narrower band would leave most of that map empty.
+GLOBAL_LAT_SPAN = 120.0
 
 #: Natural Earth scale of the shipped shapefiles; the only one that can be drawn offline.
 NATURAL_EARTH_SCALE = "110m"
@@ -199,17 +209,171 @@ def _seed_label(seeds: Sequence[int]) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(str(s) for s in seeds)
 
 
+# --------------------------------------------------------------------------- map extents
+
+
+@dataclass(frozen=True)
+class MapExtent:
+    """A longitude/latitude box: ``west`` in 0..360 °E, ``east`` > ``west`` (above 360 when the
+    box crosses the 0/360 meridian), ``south`` < ``north`` in °N."""
+
+    west: float
+    east: float
+    south: float
+    north: float
+
+    @property
+    def lon_global(self) -> bool:
+        return self.east - self.west >= 360.0 - 1e-6
+
+    @property
+    def is_global(self) -> bool:
+        return self.lon_global and self.north - self.south >= GLOBAL_LAT_SPAN
+
+    @property
+    def centre(self) -> float:
+        return 0.5 * (self.west + self.east)
+
+    def text(self) -> str:
+        lon = "all longitudes" if self.lon_global else (
+            f"{_lon_text(self.west)}–{_lon_text(self.east)}")
+        return f"{lon}, {_lat_text(self.south)}–{_lat_text(self.north)}"
+
+
+def _lon_text(lon: float) -> str:
+    lon = float(np.mod(lon + 180.0, 360.0) - 180.0)
+    if np.isclose(abs(lon), 180.0) or np.isclose(lon, 0.0):
+        return f"{abs(lon):g}°"
+    return f"{abs(lon):g}°{'E' if lon > 0 else 'W'}"
+
+
+def _lat_text(lat: float) -> str:
+    return "0°" if np.isclose(lat, 0.0) else f"{abs(lat):g}°{'N' if lat > 0 else 'S'}"
+
+
+def _spacing(sorted_values: np.ndarray, fallback: float) -> float:
+    steps = np.diff(sorted_values)
+    return float(np.median(steps)) if steps.size else fallback
+
+
+def data_extent(lat: Sequence[float], lon: Sequence[float]) -> MapExtent:
+    """The box a grid covers, cell centres plus half a cell on every side.
+
+    Longitudes may be given in any convention (0..360, -180..180, unordered); the box is the
+    circle minus its widest gap between neighbouring cell centres, so a domain across the 0/360
+    meridian or the dateline comes out as one box. A grid with no gap wider than 1.5 cells covers
+    every longitude.
+    """
+    lats = np.unique(np.asarray(lat, dtype=float))
+    lons = np.unique(np.mod(np.asarray(lon, dtype=float), 360.0))
+    if not (lats.size and lons.size):
+        raise GeoxaiError("The grid has no latitude or longitude: nothing to map.")
+    gaps = np.diff(np.append(lons, lons[0] + 360.0))  # gaps[k]: from lons[k] east to the next
+    widest = int(np.argmax(gaps))
+    others = np.delete(gaps, widest)
+    dlat = _spacing(lats, fallback=1.0)
+    dlon = float(np.median(others)) if others.size else dlat
+    half_lat = 0.5 * dlat
+    south, north = max(-90.0, lats[0] - half_lat), min(90.0, lats[-1] + half_lat)
+    if lons.size > 1 and gaps[widest] <= 1.5 * dlon:
+        return MapExtent(0.0, 360.0, south, north)
+    west = lons[(widest + 1) % lons.size]
+    east = lons[widest] + (360.0 if lons[widest] < west else 0.0)
+    return MapExtent(float(west - 0.5 * dlon), float(east + 0.5 * dlon), south, north)
+
+
+def zoom_box(box: Mapping[str, Any] | None) -> tuple[MapExtent, str]:
+    """The case-study zoom box from ``{"lon": [west, east], "lat": [south, north], "name": ...}``
+    (°E from west to east, so ``[330, 30]`` crosses the 0/360 meridian), and its name."""
+    box = dict(TROPICAL_PACIFIC if box is None else box)
+    try:
+        (west, east), (south, north) = ([float(v) for v in box[k]] for k in ("lon", "lat"))
+    except (KeyError, TypeError, ValueError) as error:
+        raise GeoxaiError(
+            f"figures.case_study_box={box!r}: give lon: [west, east] (°E) and lat: "
+            "[south, north] (°N), e.g. {lon: [105, 290], lat: [-22.5, 22.5]}"
+        ) from error
+    if not -90.0 <= south < north <= 90.0:
+        raise GeoxaiError(
+            f"figures.case_study_box lat={[south, north]}: give [south, north] with "
+            "-90 <= south < north <= 90"
+        )
+    width = float(np.mod(east - west, 360.0)) or 360.0
+    west = float(np.mod(west, 360.0))
+    return MapExtent(west, west + width, south, north), str(box.get("name") or "Zoom")
+
+
+def clip_extent(box: MapExtent, data: MapExtent) -> MapExtent | None:
+    """The part of ``box`` inside ``data``; ``None`` when they do not overlap.
+
+    Should the box reach the data from both ends (a long box around a short domain), the larger
+    of the two overlaps is kept: one panel shows one contiguous box.
+    """
+    south, north = max(box.south, data.south), min(box.north, data.north)
+    if north <= south:
+        return None
+    if data.lon_global:
+        return MapExtent(box.west, box.east, south, north)
+    if box.lon_global:
+        return MapExtent(data.west, data.east, south, north)
+    start = data.west + float(np.mod(box.west - data.west, 360.0))
+    width = box.east - box.west
+    overlaps = [(max(lo, data.west), min(lo + width, data.east)) for lo in (start, start - 360.0)]
+    west, east = max(overlaps, key=lambda pair: pair[1] - pair[0])
+    if east <= west:
+        return None
+    west_360 = float(np.mod(west, 360.0))
+    return MapExtent(west_360, west_360 + (east - west), south, north)
+
+
+def _same_box(a: MapExtent, b: MapExtent) -> bool:
+    sizes = np.allclose([a.east - a.west, a.south, a.north], [b.east - b.west, b.south, b.north])
+    return bool(sizes and np.isclose(np.mod(a.west - b.west + 180.0, 360.0), 180.0))
+
+
+def _degree_ticks(low: float, high: float) -> np.ndarray:
+    span = high - low
+    step = next(s for s in (5, 10, 20, 30, 60, 90) if span / s <= 7)
+    return np.arange(np.ceil(low / step) * step, high + 1e-9, step)
+
+
 # --------------------------------------------------------------------------- map helpers
 
 
-def _map_axes(fig: Figure, spec: Any, central_longitude: float) -> Any:
-    ax = fig.add_subplot(spec, projection=ccrs.Robinson(central_longitude=central_longitude))
-    ax.set_global()
+def _map_axes(fig: Figure, spec: Any, central_longitude: float, extent: MapExtent) -> Any:
+    """A map of ``extent``: the global Robinson view for global data, else PlateCarree centred on
+    the domain (on ``central_longitude`` for a band around the globe)."""
+    if extent.is_global:
+        ax = fig.add_subplot(spec, projection=ccrs.Robinson(central_longitude=central_longitude))
+        ax.set_global()
+    else:
+        centre = central_longitude if extent.lon_global else extent.centre
+        projection = ccrs.PlateCarree(central_longitude=centre)
+        ax = fig.add_subplot(spec, projection=projection)
+        # The limits are given in the map's own coordinates: a box given in plain PlateCarree
+        # degrees would be cut at the dateline.
+        half = 180.0 if extent.lon_global else 0.5 * (extent.east - extent.west)
+        ax.set_extent([-half, half, extent.south, extent.north], crs=projection)
     # Masked (land) cells are transparent, so the grey background shows through them: cartopy can
     # only wrap a pcolormesh across the map edge when the colormap's "bad" colour is transparent.
     ax.set_facecolor(LAND_GREY)
-    ax.gridlines(linewidth=0.3, color="0.6", alpha=0.6, linestyle=":")
+    # A regional map has no continents' outline to place it by: label its gridlines.
+    lines = ax.gridlines(draw_labels=not extent.is_global, linewidth=0.3, color="0.6", alpha=0.6,
+                         linestyle=":")
+    lines.top_labels = lines.right_labels = False
     return ax
+
+
+def _on_domain(field: xr.DataArray, extent: MapExtent) -> xr.DataArray:
+    """The field with longitudes counted east from the domain's west edge, in increasing order.
+
+    A regional grid stored 0..360 that crosses the 0/360 meridian lists its eastern half first;
+    drawn as stored, a mesh or contour would bridge the gap across the whole globe.
+    """
+    if extent.lon_global:
+        return field
+    lon = extent.west + np.mod(field["lon"].values - extent.west, 360.0)
+    return field.assign_coords(lon=lon).sortby("lon")
 
 
 def _mesh(ax: Any, field: xr.DataArray, cmap: Any, vmin: float, vmax: float) -> Any:
@@ -251,7 +415,7 @@ def plot_composites(
     central_longitude: float = 225.0,
     dpi: float = 150,
     figsize: tuple[float, float] = (7.0, 10.0),
-) -> None:
+) -> Figure:
     """Paper Fig. 6 for one class: optimal input, composite relevance, observed composite SST.
 
     ``class_name`` is a value of the file's ``class`` coordinate, or its position (the label).
@@ -269,9 +433,10 @@ def plot_composites(
     count_text = f"{low}" if low == high else f"{low}–{high}"
     ocean = dataset["ocean_mask"]
 
-    optimal = _ocean_only(one["optimal_input_mean"], ocean)
-    relevance = _ocean_only(one["relevance_composite_mean"], ocean)
-    sst = _ocean_only(one["sst_composite"], ocean)
+    extent = data_extent(dataset["lat"].values, dataset["lon"].values)
+    optimal = _on_domain(_ocean_only(one["optimal_input_mean"], ocean), extent)
+    relevance = _on_domain(_ocean_only(one["relevance_composite_mean"], ocean), extent)
+    sst = _on_domain(_ocean_only(one["sst_composite"], ocean), extent)
     rel_cmap, rel_min, rel_max = _relevance_style(relevance)
 
     panels = [
@@ -290,7 +455,7 @@ def plot_composites(
         fig = _new_figure(figsize, dpi)
         grid = fig.add_gridspec(3, 1)
         for row, (title, field, cmap, vmin, vmax, label) in enumerate(panels):
-            ax = _map_axes(fig, grid[row], central_longitude)
+            ax = _map_axes(fig, grid[row], central_longitude, extent)
             mesh = _mesh(ax, field, cmap, vmin, vmax)
             _draw_land_and_coast(ax)
             ax.set_title(title, loc="left")
@@ -298,6 +463,7 @@ def plot_composites(
         fig.suptitle(f"{class_name}: {len(seeds)} networks ({_seed_label(seeds)}), "
                      f"LRP {rule} ({backend})")
         _save(fig, paths, dpi)
+    return fig
 
 
 # --------------------------------------------------------------------------- figure 2: case study
@@ -357,8 +523,13 @@ def _sst_limit(field: xr.DataArray) -> float:
     return max(0.5, float(np.ceil(np.percentile(values, 99) * 2) / 2))
 
 
-def _relevance_contours(ax: Any, relevance: xr.DataArray, levels: Sequence[float]) -> None:
-    values, lon = add_cyclic_point(relevance.values, coord=relevance["lon"].values)
+def _relevance_contours(ax: Any, relevance: xr.DataArray, levels: Sequence[float],
+                        lon_global: bool) -> None:
+    # Only a grid around the globe closes on itself; a regional one would gain a false column.
+    if lon_global:
+        values, lon = add_cyclic_point(relevance.values, coord=relevance["lon"].values)
+    else:
+        values, lon = relevance.values, relevance["lon"].values
     positive = sorted(float(v) for v in levels)
     negative = [-v for v in reversed(positive)] if np.nanmin(values) < -min(positive) else []
     ax.contour(
@@ -377,18 +548,22 @@ def plot_case_study(
     relevance_levels: Sequence[float] = (0.2, 0.4, 0.6, 0.8),
     dpi: float = 150,
     figsize: tuple[float, float] = (7.5, 7.0),
-) -> None:
+    case_study_box: Mapping[str, Any] | None = None,
+) -> Figure:
     """Paper Fig. 7 for one month: SST anomaly (filled) with the seed-mean relevance (contours).
 
-    Top: the globe; bottom: the tropical Pacific, 105°E–70°W and 22.5°S–22.5°N. Relevance maps
-    are divided by their own max |relevance| before averaging over the seeds that explained the
-    month (a seed explains only the months it classifies correctly).
+    Top: the data's domain (the globe for global data); bottom: ``case_study_box`` (see
+    :func:`zoom_box`; default the tropical Pacific, 105°E–70°W and 22.5°S–22.5°N), clipped to the
+    domain when it reaches beyond it. Relevance maps are divided by their own max |relevance|
+    before averaging over the seeds that explained the month (a seed explains only the months it
+    classifies correctly).
     """
     paths = _check_outputs(outputs)
     if not relevance_nc_list:
         raise GeoxaiError("No relevance file given for the case study: pass one per seed.")
     if not _is_month_key(month):
         raise GeoxaiError(f"Case-study month {month!r} is not a 'YYYY-MM' key, e.g. '1998-05'.")
+    box, box_name = zoom_box(case_study_box)
     relevance, used, n_files, true_class, predicted = _seed_mean_relevance(relevance_nc_list, month)
 
     anomalies = _open_dataset(anomalies_nc, ("sst_anomaly", "ocean_mask"), "Anomalies")
@@ -406,7 +581,20 @@ def plot_case_study(
             f"The grid of {anomalies_nc} differs from that of the relevance files: "
             "they come from different runs; re-run the explain rule."
         )
-    sst = _ocean_only(sst, anomalies["ocean_mask"])
+    extent = data_extent(sst["lat"].values, sst["lon"].values)
+    zoom_extent = clip_extent(box, extent)
+    if zoom_extent is None:
+        raise GeoxaiError(
+            f"The case-study zoom box {box_name} ({box.text()}) lies wholly outside the data of "
+            f"{anomalies_nc}, which cover {extent.text()}: set figures.case_study_box to a box "
+            f"inside that, e.g. {{lon: [{extent.west:g}, {extent.east:g}], "
+            f"lat: [{extent.south:g}, {extent.north:g}]}}."
+        )
+    zoom_title = f"(b) {box_name}, {box.text()}"
+    if not _same_box(zoom_extent, box):
+        zoom_title += f", clipped to the data: {zoom_extent.text()}"
+    sst = _on_domain(_ocean_only(sst, anomalies["ocean_mask"]), extent)
+    relevance = _on_domain(relevance, extent)
     units = str(anomalies["sst_anomaly"].attrs.get("units", "K"))
     limit = _sst_limit(sst)
     peak = _finite_max_abs(relevance)
@@ -414,32 +602,36 @@ def plot_case_study(
               f"(each map / its max, then mean of {len(used)} of {n_files} networks; "
               f"peak {peak:.2f})")
 
-    lon0, lon1 = TROPICAL_PACIFIC["lon"]
-    lat0, lat1 = TROPICAL_PACIFIC["lat"]
     with mpl.rc_context(STYLE), offline_natural_earth():
         fig = _new_figure(figsize, dpi)
         grid = fig.add_gridspec(2, 1, height_ratios=[2.0, 1.0])
-        world = _map_axes(fig, grid[0], central_longitude)
-        zoom = fig.add_subplot(grid[1], projection=ccrs.PlateCarree(central_longitude=180))
+        world = _map_axes(fig, grid[0], central_longitude, extent)
+        # Never the Robinson globe, even for a box around the globe: this panel is a zoom.
+        zoom = fig.add_subplot(grid[1], projection=ccrs.PlateCarree(zoom_extent.centre))
         zoom.set_facecolor(LAND_GREY)
-        zoom.set_extent([lon0 - 180, lon1 - 180, lat0, lat1],
-                        crs=ccrs.PlateCarree(central_longitude=180))
+        half = 0.5 * (zoom_extent.east - zoom_extent.west)
+        zoom.set_extent([-half, half, zoom_extent.south, zoom_extent.north], crs=zoom.projection)
         for ax in (world, zoom):
             mesh = _mesh(ax, sst, cmocean.cm.balance, -limit, limit)
             _draw_land_and_coast(ax)
-            _relevance_contours(ax, relevance, relevance_levels)
-        zoom.set_xticks(np.arange(120, 291, 30), crs=ccrs.PlateCarree())
-        zoom.set_yticks([-20, -10, 0, 10, 20], crs=ccrs.PlateCarree())
+            _relevance_contours(ax, relevance, relevance_levels, extent.lon_global)
+        lon_ticks = _degree_ticks(zoom_extent.west, zoom_extent.east)
+        # Ticks on the map's edge are dropped: there one longitude has two places, -180 and 180.
+        inner = np.abs(lon_ticks - zoom_extent.centre) < 180.0 - 1e-6
+        zoom.set_xticks(np.mod(lon_ticks[inner], 360.0), crs=ccrs.PlateCarree())
+        zoom.set_yticks(_degree_ticks(zoom_extent.south, zoom_extent.north), crs=ccrs.PlateCarree())
         zoom.xaxis.set_major_formatter(LongitudeFormatter())
         zoom.yaxis.set_major_formatter(LatitudeFormatter())
-        world.set_title(f"(a) Global, {_month_title(month)}: true {true_class}, "
+        where = "Global" if extent.is_global else f"Data domain, {extent.text()}"
+        world.set_title(f"(a) {where}, {_month_title(month)}: true {true_class}, "
                         f"predicted {predicted}", loc="left")
-        zoom.set_title("(b) Tropical Pacific, 105°E–70°W, 22.5°S–22.5°N", loc="left")
+        zoom.set_title(zoom_title, loc="left")
         fig.colorbar(mesh, ax=[world, zoom], orientation="horizontal", shrink=0.7, aspect=35,
                      extend="both", label=f"SST anomaly ({units})\n{legend}")
         fig.suptitle(f"SST anomaly (shading) and LRP relevance (contours), "
                      f"{_month_title(month)}")
         _save(fig, paths, dpi)
+    return fig
 
 
 # --------------------------------------------------------------------------- figure 3: training
@@ -531,7 +723,7 @@ def plot_seed_agreement(
     central_longitude: float = 225.0,
     dpi: float = 150,
     figsize: tuple[float, float] = (10.0, 3.6),
-) -> None:
+) -> Figure:
     """Across-seed spread of the composite relevance (map) and the seed×seed pattern correlation.
 
     ``class_name`` is a value of the file's ``class`` coordinate, or its position (the label).
@@ -541,7 +733,8 @@ def plot_seed_agreement(
               "ocean_mask")
     dataset = _open_dataset(composites_nc, needed, "Composites")
     one, class_name = _select_class(dataset, class_name, composites_nc)
-    spread = _ocean_only(one["relevance_spread"], dataset["ocean_mask"])
+    extent = data_extent(dataset["lat"].values, dataset["lon"].values)
+    spread = _on_domain(_ocean_only(one["relevance_spread"], dataset["ocean_mask"]), extent)
     correlation = one["seed_pattern_correlation"].transpose("seed", "seed_other")
     seeds = [int(s) for s in correlation["seed"].values]
     others = [int(s) for s in correlation["seed_other"].values]
@@ -558,7 +751,7 @@ def plot_seed_agreement(
     with mpl.rc_context(STYLE), offline_natural_earth():
         fig = _new_figure(figsize, dpi)
         grid = fig.add_gridspec(1, 2, width_ratios=[2.0, 1.0])
-        ax = _map_axes(fig, grid[0], central_longitude)
+        ax = _map_axes(fig, grid[0], central_longitude, extent)
         top = _finite_max_abs(spread) or 1.0
         mesh = _mesh(ax, spread, cmocean.cm.matter, 0.0, top)
         _draw_land_and_coast(ax)
@@ -583,6 +776,7 @@ def plot_seed_agreement(
         fig.colorbar(image, ax=cax, shrink=0.8, pad=0.02, label="correlation")
         fig.suptitle(f"Agreement between networks, {class_name}, LRP {rule}")
         _save(fig, paths, dpi)
+    return fig
 
 
 # --------------------------------------------------------------------------- figure 5: index

@@ -135,6 +135,34 @@ def provenance_attrs(
     return attrs
 
 
+def describe_input(path: str | os.PathLike, config_key: str | None = None) -> str:
+    """``path`` as a user recognises it, e.g. ``resources/enso/sst.nc (your file /data/ersst.nc,
+    config key enso.sst.url)``.
+
+    The workflow reads its inputs under resources/, which are links to the user's files or
+    downloaded copies; an error naming only that path leaves the user guessing which of their
+    files, and which config key, it is about. The link target, else the URL or path recorded in
+    ``<path>.provenance.json``, is named; a path that is neither is returned as it is.
+    """
+    path = Path(path)
+    origin = None
+    if path.is_symlink():
+        target = Path(os.readlink(path))
+        origin = f"your file {target if target.is_absolute() else path.parent / target}"
+    else:
+        record = Path(f"{path}.provenance.json")
+        try:
+            source = json.loads(record.read_text()).get("url") if record.is_file() else None
+        except (OSError, ValueError, AttributeError):
+            source = None
+        if source and Path(str(source)) != Path(os.path.abspath(path)):
+            scheme = str(source).split("://", 1)[0].lower() if "://" in str(source) else ""
+            origin = f"downloaded from {source}" if scheme in {"http", "https"} else f"your file {source}"
+    if origin is None:
+        return str(path)
+    return f"{path} ({origin}, config key {config_key})" if config_key else f"{path} ({origin})"
+
+
 def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, **attrs: Any) -> None:
     """Write ``dataset`` to NetCDF-4 atomically, with provenance merged into its global attributes.
 

@@ -1,6 +1,6 @@
 """Seasonal means and anomalies of monthly model output, land-box targets, and lead labels.
 
-Application 2 (SPEC.md) predicts the sign of next season's 2-m temperature anomaly in land boxes
+Application 2 (docs/science.md) predicts the sign of next season's 2-m temperature anomaly in land boxes
 from this season's SST anomalies. The steps, each a function here:
 
 1. :func:`seasonal_means`: 3-month means weighted by the days in each month (so DJF of a noleap

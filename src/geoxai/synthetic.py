@@ -9,6 +9,7 @@ the El Niño flavour of every month, so attribution can be scored rather than ey
 The model, month by month (t) and cell by cell (x)::
 
     n(t)   = index_std * standardized AR(1)(index_autocorrelation), rounded to 0.01 like PSL's
+             (or the values of a given index file, e.g. the real Niño3.4 index)
     w(t)   = logistic(flavour_contrast * AR(1)(flavour_autocorrelation))  in [0, 1]
     ENSO   = enso_amplitude * n(t) * (w(t) * P_east(x) + (1 - w(t)) * P_central(x))
     SST    = mean(lat, lon) + seasonal(lat, month) + trend(t) + ENSO + AR(1) red noise;  land NaN
@@ -30,7 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from geoxai.errors import GeoxaiError
-from geoxai.index import write_psl_index
+from geoxai.index import read_psl_index, write_psl_index
 from geoxai.provenance import write_netcdf_atomic
 
 #: The ``enso.synthetic`` config keys and their defaults.
@@ -60,6 +61,12 @@ from geoxai.provenance import write_netcdf_atomic
 #:                        fall smoothly to zero.
 #: land                   "boxes" (a coarse continent outline built from LAND_BOXES), "none",
 #:                        or a list of [lat_min, lat_max, lon_min, lon_max] boxes.
+#: index_file             null, or a NOAA PSL index text file (e.g. the real Niño3.4 long index)
+#:                        whose values drive the ENSO patterns instead of the synthetic AR(1)
+#:                        index; months the file lacks get no ENSO signal. The labels of a run on
+#:                        this SST with that index are then the real index's labels.
+#: sea_ice_celsius        null, or a temperature (degC) below which cells are set to it, as
+#:                        COBE-SST2 stores sea-ice-covered cells at -1.8 degC.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "seed": 42,
     "grid_degrees": 4.0,
@@ -81,6 +88,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "central_width": [6.0, 20.0],
     "taper_degrees": 5.0,
     "land": "boxes",
+    "index_file": None,
+    "sea_ice_celsius": None,
 }
 
 #: A recognisable but coarse map of the continents: [lat_min, lat_max, lon_min, lon_max] with
@@ -110,6 +119,7 @@ LAND_BOXES: tuple[tuple[float, float, float, float], ...] = (
 )
 
 COBE_TIME_UNITS = "days since 1800-1-1 00:00:00"
+COBE_MISSING_VALUE = np.float32(-9.96921e36)
 
 _SCALARS = (
     "grid_degrees", "noise_std", "noise_autocorrelation", "trend_per_century",
@@ -171,6 +181,11 @@ def _check_settings(s: dict[str, Any]) -> None:
         isinstance(land, list) and all(isinstance(b, list | tuple) and len(b) == 4 for b in land)
     )):
         raise _setting_error("land", land, '"boxes", "none" or a list of [lat0, lat1, lon0, lon1]')
+    if s["index_file"] is not None and not os.path.isfile(str(s["index_file"])):
+        raise _setting_error("index_file", s["index_file"], "null or an existing PSL index file")
+    ice = s["sea_ice_celsius"]
+    if ice is not None and (not isinstance(ice, int | float) or isinstance(ice, bool)):
+        raise _setting_error("sea_ice_celsius", ice, "null or a temperature in degC")
     for key in ("start", "end"):
         _month_start(s[key], key)
     if _month_start(s["end"], "end") < _month_start(s["start"], "start"):
@@ -295,12 +310,17 @@ def simulate_enso(
     index_rng, flavour_rng, noise_rng = (
         np.random.default_rng(child) for child in np.random.SeedSequence(s["seed"]).spawn(3)
     )
-    n = synthetic_index(index_rng, len(times), s["index_autocorrelation"], s["index_std"])
+    keys = [_month_key(t) for t in times]
+    if s["index_file"] is None:
+        n = synthetic_index(index_rng, len(times), s["index_autocorrelation"], s["index_std"])
+    else:
+        n = read_psl_index(s["index_file"]).reindex(keys).fillna(0.0).to_numpy()
     w = flavour_weight(flavour_rng, len(times), s["flavour_autocorrelation"],
                        s["flavour_contrast"])
     sst = _sst_field(s, times, lat, lon, n, w, east, central, noise_rng)
+    if s["sea_ice_celsius"] is not None:
+        np.maximum(sst, np.float32(s["sea_ice_celsius"]), out=sst)
     sst[:, ~ocean] = np.nan
-    keys = [_month_key(t) for t in times]
     index = pd.Series(n, index=pd.Index(keys), name="index")
     index.index.name = "month"
     truth = _truth_dataset(s, times, keys, lat, lon, ocean, east, central, n, w)
@@ -374,6 +394,8 @@ def _cobe_dataset(
                        "file; see geoxai.synthetic for the model.",
         },
     )
+    # COBE-SST2 marks land with a missing value, not NaN: readers must honour the attribute.
+    dataset["sst"].encoding = {"_FillValue": COBE_MISSING_VALUE, "missing_value": COBE_MISSING_VALUE}
     return dataset
 
 

@@ -22,35 +22,60 @@ from geoxai.errors import GeoxaiError
 
 def anomalies(sst_path: str, output: str, sst_spec: dict[str, Any], settings: dict[str, Any],
               config: dict[str, Any] | None = None) -> None:
-    """Monthly SST anomalies of a gridded file (lazy, block by block) to NetCDF."""
+    """SST anomalies of a gridded file of monthly, seasonal or annual means (lazy, block by block)
+    to NetCDF; the months each sample covers, when known, go along for the labels."""
     from geoxai.anomalies import AnomalySettings, compute_anomalies, dask_config
-    from geoxai.sources import SSTFileSpec, open_sst
+    from geoxai.sources import SECTION, SSTFileSpec, open_sst
 
     spec = SSTFileSpec.from_config(sst_spec)
     anomaly_settings = AnomalySettings.from_config(settings)
     sst = open_sst(sst_path, spec, lat_chunk=anomaly_settings.lat_chunk)
-    dataset = compute_anomalies(sst, anomaly_settings, is_anomaly=spec.is_anomaly)
+    dataset = compute_anomalies(sst, anomaly_settings, is_anomaly=spec.is_anomaly,
+                                source=provenance.describe_input(sst_path, f"{SECTION}.url"))
     with dask_config(anomaly_settings.dask_scheduler):
         provenance.write_netcdf_atomic(dataset, output, config=config, inputs={"sst": sst_path})
 
 
 def labels(index_path: str, anomalies_path: str, output: str, counts_output: str,
            index_spec: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-    """Phase labels from the index for the months that have anomalies; the chronological split."""
+    """Phase labels from the index for the samples that have anomalies; the chronological split.
+
+    With ``index_months: sample`` the index is averaged over the months each sample covers, which
+    the anomaly file records (``covered_months``); samples the index does not fully cover are
+    dropped, and counted under ``dropped`` in the counts.
+    """
+    import sys
+
     from geoxai.index import read_index
     from geoxai.labels import LabelSettings, check_both_classes, count_classes, phase_labels
     from geoxai.samples import open_anomalies
+    from geoxai.sources import COVERED
 
     label_settings = LabelSettings.from_config(settings)
-    index = read_index(
-        index_path, index_spec.get("format", "psl"),
-        time_column=index_spec.get("csv_time_column", "time"),
-        value_column=index_spec.get("csv_value_column", "nino34"),
-    )
-    months = open_anomalies(anomalies_path)["time_key"].values.astype(str)
-    table = phase_labels(index, months, label_settings)
-    check_both_classes(table, label_settings.class_names, index_path)
+    index = read_index(index_path, index_spec)
+    index_source = provenance.describe_input(index_path, "enso.index.url")
+    with open_anomalies(anomalies_path) as anomaly_file:
+        months = anomaly_file["time_key"].values.astype(str)
+        covered = anomaly_file[COVERED].values.astype(str) if COVERED in anomaly_file.coords else None
+        sst_input = anomaly_file.attrs.get("input_sst")
+    samples_source = str(anomalies_path)
+    if sst_input:
+        samples_source += f" (from {provenance.describe_input(sst_input, 'enso.sst.url')})"
+    table = phase_labels(index, months, label_settings, covered=covered, source=index_source,
+                         samples_source=samples_source)
+    check_both_classes(table, label_settings.class_names, index_source)
     counts = count_classes(table, label_settings.class_names)
+    counts["index_months"] = label_settings.index_months
+    counts["samples"] = len(months)
+    counts["dropped"] = dict(table.attrs.get("dropped", {}))
+    if counts["dropped"].get("index_missing"):
+        what = ("does not have every month they cover" if label_settings.index_months == "sample"
+                else "has no value at their stamp month")
+        print(
+            f"labels: {counts['dropped']['index_missing']} of {len(months)} SST samples dropped because "
+            f"the index ({index_source}) {what}; first: {table.attrs['first_index_missing']}",
+            file=sys.stderr,
+        )
     with provenance.atomic_output(output) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     provenance.write_json_atomic(counts_output, counts)
@@ -268,7 +293,8 @@ def plot(kind: str, inputs: Sequence[str], outputs: Sequence[str], settings: dic
         plotting.plot_seed_agreement(inputs[0], class_index, outputs, central_longitude=central, dpi=dpi)
     elif kind == "case-study":
         month = case_study_month(case, truth)
-        plotting.plot_case_study(inputs[0], inputs[1:], month, outputs, central_longitude=central, dpi=dpi)
+        plotting.plot_case_study(inputs[0], inputs[1:], month, outputs, central_longitude=central, dpi=dpi,
+                                 case_study_box=settings.get("case_study_box"))
     elif kind == "training":
         plotting.plot_training(inputs, outputs, dpi=dpi)
     elif kind == "index":
@@ -345,14 +371,20 @@ def fetch_cesm(
     """One CESM variable from a store (S3 Zarr, local Zarr or NetCDF) into a local NetCDF file.
 
     Monthly fields keep only ``years`` (inclusive); a ``static`` field (e.g. LANDFRAC) is written
-    whole. Both leave ``<output>.provenance.json`` naming the store.
+    whole. Both leave ``<output>.provenance.json`` naming the store. Errors name the config keys
+    of the field's section, found in ``config`` (the sections the rule passes for provenance).
     """
-    from geoxai.cesm import fetch_cesm_variable, open_cesm_static
+    from geoxai.cesm import fetch_cesm_variable, field_config_keys, open_cesm_static
 
+    section = _field_section(config, variable)
+    keys = field_config_keys(section) if section else {"years": "lst.years"}
+    if section and (config or {}).get("lst.synthetic"):
+        keys["store"] = "lst.synthetic"  # the store is the generated one, not the section's
     if not static:
         if not years or len(years) != 2:
             raise GeoxaiError(
-                "config key lst.years: give [first, last] model years, e.g. [400, 2200]"
+                f"config key {keys['years']}: give [first, last] model years, e.g. [400, 2200] "
+                f"(for {variable} from {store})"
             )
         fetch_cesm_variable(
             store,
@@ -362,9 +394,10 @@ def fetch_cesm(
             config=config,
             grid_store=grid_store or None,
             month_stamp=month_stamp,
+            config_keys=keys,
         )
         return
-    field = open_cesm_static(store, variable)
+    field = open_cesm_static(store, variable, config_keys=keys)
     dataset = field.to_dataset(name=variable)
     dataset.attrs = {"title": f"CESM {variable} (time-invariant)", "source": str(store)}
     provenance.write_netcdf_atomic(
@@ -373,6 +406,17 @@ def fetch_cesm(
     provenance.write_json_atomic(
         f"{output}.provenance.json", {"url": str(store), "variable": variable}
     )
+
+
+def _field_section(config: dict[str, Any] | None, variable: str) -> str | None:
+    """The config section (``lst.sst``, ``lst.trefht``, ...) whose ``variable`` is ``variable``.
+
+    The fetch rules pass the sections they read, keyed by their full path, as the provenance
+    config; one rule serves several fields, so the section is found there rather than passed.
+    """
+    sections = [key for key, value in (config or {}).items()
+                if isinstance(value, dict) and value.get("variable") == variable]
+    return sections[0] if len(sections) == 1 else None
 
 
 def _season_length(seasons: Sequence[str]) -> int:
@@ -388,7 +432,8 @@ def _season_length(seasons: Sequence[str]) -> int:
     return lengths.pop()
 
 
-def _open_field(path: str, variable: str, time_chunk: int | None = None) -> xr.DataArray:
+def _open_field(path: str, variable: str, key: str, time_chunk: int | None = None) -> xr.DataArray:
+    """``variable`` of a fetched file; ``key`` is the config key that names it."""
     chunks = {"time": int(time_chunk)} if time_chunk else {}
     try:
         dataset = xr.open_dataset(path, chunks=chunks)
@@ -397,9 +442,11 @@ def _open_field(path: str, variable: str, time_chunk: int | None = None) -> xr.D
             f"{path} cannot be read ({error}): delete it and rerun the fetch rule"
         ) from error
     if variable not in dataset:
+        store = dataset.attrs.get("source_store")
         raise GeoxaiError(
-            f"{path} has no variable {variable!r} (it has {sorted(map(str, dataset.data_vars))}): "
-            "check the config key lst.<field>.variable"
+            f"config key {key}: {path}{f' (fetched from {store})' if store else ''} has no "
+            f"variable {variable!r} (it has {sorted(map(str, dataset.data_vars))}): set {key} to "
+            "one of these, or delete the file and rerun the fetch rule"
         )
     return dataset[variable]
 
@@ -415,7 +462,7 @@ def lst_anomalies(
     from geoxai.anomalies import dask_config
     from geoxai.seasonal import STANDARD_SEASONS, prepare_sst_anomalies, write_sst_anomalies
 
-    sst = _open_field(sst_path, variable, settings.get("time_chunk", 120))
+    sst = _open_field(sst_path, variable, "lst.sst.variable", settings.get("time_chunk", 120))
     seasons = tuple(settings.get("seasons", STANDARD_SEASONS))
     _season_length(seasons)
     lat2d = lon2d = None
@@ -472,8 +519,9 @@ def lst_targets(
     _season_length(seasons)
     lat_edges = targets_settings.get("lat_edges", DEFAULT_BOX_LATS)
     lon_edges = targets_settings.get("lon_edges", DEFAULT_BOX_LONS)
-    trefht = _open_field(trefht_path, trefht_variable, anomaly_settings.get("time_chunk", 120))
-    land = _open_field(landfrac_path, landfrac_variable).load()
+    trefht = _open_field(trefht_path, trefht_variable, "lst.trefht.variable",
+                         anomaly_settings.get("time_chunk", 120))
+    land = _open_field(landfrac_path, landfrac_variable, "lst.landfrac.variable").load()
     with xr.set_options(keep_attrs=True):
         targets = prepare_land_targets(
             trefht,

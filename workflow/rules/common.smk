@@ -164,6 +164,15 @@ def lst_store(field):
     return config["lst"][field]["store"]
 
 
+def lst_landfrac_computed():
+    """No land fraction store: it is computed from Natural Earth on the TREFHT grid.
+
+    The public CESM1-LE bucket has no atmosphere static store. The synthetic source writes its
+    own land fraction, which stays the one its answer was built with.
+    """
+    return not lst_synthetic() and not config["lst"]["landfrac"].get("store")
+
+
 def lst_grid_store(wildcards):
     # The generated SST store carries its own TLAT/TLONG/TAREA.
     if wildcards.field != "sst" or lst_synthetic():

@@ -129,29 +129,62 @@ rule fetch_lst_field:
         " > {log:q} 2>&1"
 
 
-rule fetch_lst_landfrac:
-    input:
-        lst_store_inputs,
-    output:
-        "resources/lst/landfrac.nc",
-    log:
-        "logs/lst/fetch_landfrac.log",
-    retries: 2
-    conda:
-        "../../envs/data.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        store=lst_store("landfrac"),
-        variable=config["lst"]["landfrac"]["variable"],
-        config=provenance_config("lst.landfrac", "lst.synthetic"),
-    shell:
-        "python -m geoxai fetch-cesm --static --store {params.store:q}"
-        " --variable {params.variable:q} --output {output:q} --config {params.config:q}"
-        " > {log:q} 2>&1"
+# The public CESM1-LE bucket has no atmosphere static store: without a configured one, the land
+# fraction is computed from the shipped Natural Earth polygons on the grid of the fetched TREFHT.
+if lst_landfrac_computed():
+
+    rule compute_lst_landfrac:
+        input:
+            trefht="resources/lst/trefht.nc",
+        output:
+            "resources/lst/landfrac.nc",
+        log:
+            "logs/lst/compute_landfrac.log",
+        conda:
+            # shapely and pyshp, which read the polygons, come with cartopy
+            "../../envs/figures.yaml"
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            variable=config["lst"]["landfrac"]["variable"],
+            trefht_variable=config["lst"]["trefht"]["variable"],
+            config=provenance_config("lst.landfrac"),
+        shell:
+            "python -m geoxai lst-landfrac --trefht {input.trefht:q} --output {output:q}"
+            " --variable {params.variable:q} --trefht-variable {params.trefht_variable:q}"
+            " --config {params.config:q} > {log:q} 2>&1"
+
+    localrules:
+        compute_lst_landfrac,
+
+else:
+
+    rule fetch_lst_landfrac:
+        input:
+            lst_store_inputs,
+        output:
+            "resources/lst/landfrac.nc",
+        log:
+            "logs/lst/fetch_landfrac.log",
+        retries: 2
+        conda:
+            "../../envs/data.yaml"
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            store=lst_store("landfrac"),
+            variable=config["lst"]["landfrac"]["variable"],
+            config=provenance_config("lst.landfrac", "lst.synthetic"),
+        shell:
+            "python -m geoxai fetch-cesm --static --store {params.store:q}"
+            " --variable {params.variable:q} --output {output:q} --config {params.config:q}"
+            " > {log:q} 2>&1"
+
+    localrules:
+        fetch_lst_landfrac,
 
 
 localrules:
     fetch_lst_field,
-    fetch_lst_landfrac,

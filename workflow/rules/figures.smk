@@ -69,7 +69,7 @@ rule figure_case_study:
         truth=lambda wildcards, input: input.get("truth", ""),
     shell:
         "python -m geoxai plot case-study --inputs {input.anomalies:q} {input.relevance:q}"
-        " --outputs {output:q} --case {wildcards.case:q} --truth {params.truth:q}"
+        " --outputs {output:q} --case {wildcards.case:q} --truth={params.truth:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 

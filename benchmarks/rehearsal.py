@@ -1,0 +1,99 @@
+"""`make rehearsal`: the paper run at full size, offline, with its wall time and peak memory.
+
+The data are rebuilt in the real sources' layouts (tests/rehearsal.py) and served from
+127.0.0.1: COBE-SST2 at 1 degree from 1850-01 with ENSO driven by the real Niño3.4 index, the
+real PSL index, and the CESM1-LE catalog's stores on a local S3 server, on the native POP
+(384 x 320) and CAM (192 x 288) grids for a long control-like record. Then `rule all` of
+config/config.yaml runs with both applications, ten seeds and 50,000 optimal-input steps; the
+override changes only where the data live, turns Application 2 on and limits `lst.years` to the
+record served. Results go to benchmarks/output/rehearsal/ (JSON and log); the table in
+benchmarks/README.md quotes them.
+
+    python benchmarks/rehearsal.py [--years 300] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from bench_workflow import find_snakemake, job_benchmarks, run_with_peak_memory
+from measure import OUTPUT, REPOSITORY, load_average, machine_description, now
+
+sys.path.insert(0, str(REPOSITORY / "tests"))
+from rehearsal import (
+    cesm_settings,
+    paper_locations,
+    s3_environment,
+    serve,
+    write_cesm_catalog_stores,
+    write_cobe_sst2,
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", type=int, default=300, help="model years of the CESM-like record")
+    parser.add_argument("--snakemake", default=None)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the run folder for inspection")
+    options = parser.parse_args()
+    folder = OUTPUT / "rehearsal"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "served").mkdir(parents=True)
+    snakemake = find_snakemake(options.snakemake)
+
+    started = time.perf_counter()
+    write_cobe_sst2(folder / "served", grid_degrees=1.0)
+    cobe_seconds = time.perf_counter() - started
+    with serve(folder / "served") as (http, s3):
+        started = time.perf_counter()
+        write_cesm_catalog_stores(
+            s3, cesm_settings(options.years, ocean_shape=(384, 320), atm_degrees=(180 / 191, 1.25)),
+            folder / "cesm")
+        cesm_seconds = time.perf_counter() - started
+        override = paper_locations(http.url("").rstrip("/"))
+        override.update({"applications": ["enso", "lst"],
+                         "lst": {"years": [400, 400 + options.years - 1]}})
+        (folder / "rehearsal.yaml").write_text(yaml.safe_dump(override))
+        command = [snakemake, "--snakefile", str(REPOSITORY / "Snakefile"),
+                   "--directory", str(folder / "run"), "--cores", str(options.cores),
+                   "--profile", str(REPOSITORY / "profiles" / "local"),
+                   "--configfile", str(REPOSITORY / "config" / "config.yaml"),
+                   str(folder / "rehearsal.yaml"),
+                   "--config", f"analysis_python={sys.executable}"]
+        before = load_average()
+        seconds, peak_total, peak_single, code = run_with_peak_memory(
+            command, folder / "run.log", {**os.environ, **s3_environment(s3)})
+    jobs = job_benchmarks(folder / "run")
+    per_rule: dict[str, dict[str, float]] = {}
+    for row in jobs:
+        step = "/".join(Path(row["job"]).with_suffix("").parts[:2])  # e.g. enso/train
+        entry = per_rule.setdefault(step, {"jobs": 0, "s": 0.0})
+        entry["jobs"] += 1
+        entry["s"] += float(row["s"])
+    result = {
+        "date": now(), "machine": machine_description(), "exit_code": code,
+        "wall_seconds": round(seconds), "peak_rss_total_mib": round(peak_total),
+        "peak_rss_single_mib": round(peak_single), "load_before": before, "load_after": load_average(),
+        "data_preparation_seconds": {"cobe_sst2_1deg": round(cobe_seconds),
+                                     "cesm_stores": round(cesm_seconds)},
+        "cesm_years": options.years, "job_seconds_by_benchmark_file": per_rule,
+        "command": "make rehearsal",
+    }
+    (folder / "result.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    if not options.keep and code == 0:
+        shutil.rmtree(folder / "run", ignore_errors=True)
+        shutil.rmtree(folder / "served", ignore_errors=True)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
