@@ -1,4 +1,4 @@
-"""Stage 1: monthly anomalies (``geoxai.tasks.anomalies``, NetCDF in, NetCDF out).
+"""Stage 1: monthly anomalies (``geoxai.steps.anomalies.anomalies``, NetCDF in, NetCDF out).
 
 Three ways through the same file, each in its own process so that its peak memory is its own:
 
@@ -40,7 +40,7 @@ LAT_CHUNK = 30
 
 def input_file(degrees: float, start: str = START) -> Path:
     """The synthetic SST file at ``degrees`` from ``start`` to 2018-12 (generated on first use)."""
-    from geoxai.synthetic import generate_enso
+    from geoxai.enso.synthetic import generate_enso
 
     folder = OUTPUT / "data"
     stem = f"{degrees:g}deg" + ("" if start == START else f"_from{start[:4]}")
@@ -163,13 +163,13 @@ def numpy_in_memory(sst_path: str, output_path: str, compare_with: str | None = 
 def geoxai_task(sst_path: str, output_path: str, lat_chunk: int = LAT_CHUNK,
                 scheduler: str = "threads", keep: bool = False, start: str = START) -> dict[str, Any]:
     """Child task: the package's anomaly step, exactly as the workflow calls it."""
-    from geoxai import tasks
+    from geoxai.steps import anomalies as anomaly_steps
 
     settings = {"period": [start, END], "climatology": list(CLIMATOLOGY), "lat_chunk": lat_chunk,
                 "dask_scheduler": scheduler}
     result: dict[str, Any] = {}
     with phase(result, "task"):
-        tasks.anomalies(sst_path, output_path, {}, settings)
+        anomaly_steps.anomalies(sst_path, output_path, {}, settings)
     result["output_mb"] = os.path.getsize(output_path) / 1e6
     if not keep:
         os.unlink(output_path)
@@ -201,11 +201,11 @@ def run(quick: bool, repeats: int) -> list[Figure]:
         ratio = theirs["task_s"] / floor["floor_s"]
         array_mib = floor["array_mib"]
         figures += [
-            Figure("anomalies", "geoxai.tasks.anomalies, wall time", size, round(theirs["task_s"], 2), "s",
+            Figure("anomalies", "geoxai.steps.anomalies.anomalies, wall time", size, round(theirs["task_s"], 2), "s",
                    reference=f"{ratio:.2f}x the I/O floor (goal <= 2x)",
                    note=f"lat_chunk {LAT_CHUNK}, threads scheduler; output {theirs['output_mb']:.0f} MB",
                    load=theirs_load, repeats=repeats, date=now(), command=command),
-            Figure("anomalies", "geoxai.tasks.anomalies, peak RSS", size, round(theirs["task_peak_rss_mib"]),
+            Figure("anomalies", "geoxai.steps.anomalies.anomalies, peak RSS", size, round(theirs["task_peak_rss_mib"]),
                    "MiB", reference=f"record array {array_mib:.0f} MiB; "
                    f"{theirs['task_peak_rss_mib'] / array_mib:.2f}x it",
                    note=f"from {theirs['task_rss_before_mib']:.0f} MiB after imports",

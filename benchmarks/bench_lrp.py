@@ -1,5 +1,5 @@
-"""Stage 3: LRP relevance of every sample (``geoxai.explain.explain``), both backends, and
-stage 4: backwards optimization (``geoxai.optimal_input.optimal_input``).
+"""Stage 3: LRP relevance of every sample (``geoxai.xai.explain.explain``), both backends, and
+stage 4: backwards optimization (``geoxai.xai.optimal_input.optimal_input``).
 
 LRP's floor is memory traffic: each input is read once and its relevance written once, 8 bytes
 per input cell, which a numpy copy of the same bytes measures. Both backends run in the same
@@ -24,7 +24,7 @@ RULES = ("alpha_1_beta_0", "z")
 
 
 def _inputs(degrees: float, samples: int) -> np.ndarray:
-    from geoxai.synthetic import grid_centres, ocean_mask
+    from geoxai.enso.synthetic import grid_centres, ocean_mask
 
     lat, lon = grid_centres(degrees)
     ocean = ocean_mask(lat, lon).ravel()
@@ -35,7 +35,7 @@ def _inputs(degrees: float, samples: int) -> np.ndarray:
 def _model(features: int, tf_threads: int):
     """The paper's network with he_normal kernels and small random biases (as after training:
     zero biases would leave every ReLU at its kink for an all-zero start)."""
-    from geoxai.models import build_model, configure_tensorflow
+    from geoxai.learn.models import build_model, configure_tensorflow
 
     tf = configure_tensorflow(tf_threads)
     tf.keras.utils.set_random_seed(0)
@@ -59,7 +59,7 @@ def _analyze_only(model, rule: str, inputs: np.ndarray, batch_size: int = 256):
     """iNNvestigate's steady state: the analyzer built (and its graph traced) once, outside."""
     import innvestigate
 
-    from geoxai.explain import RULES
+    from geoxai.xai.explain import RULES
 
     analyzer = innvestigate.create_analyzer(RULES[rule].analyzer, innvestigate.model_wo_softmax(model))
     analyzer.analyze(inputs[:batch_size])
@@ -80,7 +80,7 @@ def lrp_throughput(degrees_list: list[float], samples: int, repeats: int, tf_thr
     With ``cpu_clock`` the process CPU time is taken instead of wall time (run it with one BLAS
     and one TensorFlow thread: then it hardly depends on what else runs on the machine).
     """
-    from geoxai.explain import explain
+    from geoxai.xai.explain import explain
 
     clock = time.process_time if cpu_clock else time.perf_counter
     results: dict[str, Any] = {}
@@ -116,7 +116,7 @@ def lrp_throughput(degrees_list: list[float], samples: int, repeats: int, tf_thr
 
 
 def _full_steps(weights, x: np.ndarray, calls: int) -> None:
-    from geoxai.optimal_input import loss_and_gradient
+    from geoxai.xai.optimal_input import loss_and_gradient
 
     for _ in range(calls):
         loss_and_gradient(weights, x, 1)
@@ -125,8 +125,8 @@ def _full_steps(weights, x: np.ndarray, calls: int) -> None:
 def optimal_input_cost(degrees_list: list[float], steps: int, repeats: int) -> dict[str, Any]:
     """Child task: seconds for ``steps`` steps of the package's loop, and what one plain
     forward + backward pass over the full map costs (the step of textbook gradient descent)."""
-    from geoxai.explain import weights_of
-    from geoxai.optimal_input import optimal_input
+    from geoxai.xai.explain import weights_of
+    from geoxai.xai.optimal_input import optimal_input
 
     results: dict[str, Any] = {}
     calls = 50
@@ -169,7 +169,7 @@ def run(quick: bool, repeats: int, limits: dict[str, float]) -> list[Figure]:
             figures += [
                 Figure("lrp", f"iNNvestigate {rule}, batch 256", size, round(analyze), "samples/s",
                        reference=f"memory limit {memory_limit:,.0f}/s ({memory_limit / analyze:.0f}x away)",
-                       note=f"analyzer built once; through geoxai.explain (builds it per call, and "
+                       note=f"analyzer built once; through geoxai.xai.explain (builds it per call, and "
                        f"predicts the logits separately): {package:,.0f}/s", load=load, repeats=repeats,
                        date=now(), command=command),
                 Figure("lrp", f"iNNvestigate {rule}, batch {SMALL_BATCH}", size, round(small), "samples/s",

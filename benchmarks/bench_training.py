@@ -1,4 +1,4 @@
-"""Stage 2: training one network per seed (``geoxai.models.train_model``) on the paper's sample
+"""Stage 2: training one network per seed (``geoxai.learn.models.train_model``) on the paper's sample
 count: 822 maps (658 train, 164 validation), batch 32, SGD, as config/config.yaml sets it.
 
 The cost is set by the first dense layer (features x 8 weights): per training sample, the forward
@@ -45,7 +45,12 @@ def synthetic_samples(features: int, seed: int = 0) -> tuple[np.ndarray, np.ndar
 def train_seeds(features: int, epochs: int, threads: int, repeats: int) -> dict[str, Any]:
     """Child task: import TensorFlow, then train ``repeats`` seeds; seconds of each."""
     start = time.perf_counter()
-    from geoxai.models import ModelSettings, TrainingSettings, configure_tensorflow, train_model
+    from geoxai.learn.models import (
+        ModelSettings,
+        TrainingSettings,
+        configure_tensorflow,
+        train_model,
+    )
 
     configure_tensorflow(threads)
     import_s = time.perf_counter() - start

@@ -18,14 +18,14 @@ sys.path.insert(0, str(REPO / "tests"))
 
 
 def pytest_configure(config):
-    from geoxai.models import configure_tensorflow
+    from geoxai.learn.models import configure_tensorflow
 
     configure_tensorflow(threads=1)
 
 
 def train_toy_network(inputs, labels, seed: int = 3):
     """A small, well-trained network for explanation tests: the first 160 samples train."""
-    from geoxai.models import ModelSettings, TrainingSettings, train_model
+    from geoxai.learn.models import ModelSettings, TrainingSettings, train_model
 
     return train_model(
         inputs[:160], labels[:160], inputs[160:], labels[160:], seed=seed,

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from geoxai.anomalies import AnomalySettings, anomaly_block, coarsen_to, compute_anomalies
-from geoxai.errors import GeoxaiError
-from geoxai.sources import open_sst
+from geoxai.core.errors import GeoxaiError
+from geoxai.enso.anomalies import AnomalySettings, anomaly_block, coarsen_to, compute_anomalies
+from geoxai.enso.sources import open_sst
 
 
 def sst_file(path, months=360, start="1950-01-01", lat_step=5.0, seed=0):
@@ -117,8 +117,8 @@ def test_memory_stays_bounded_by_the_chunk_not_the_file(tmp_path):
 
     script = textwrap.dedent(f"""
         import json, sys
-        from geoxai import tasks
-        import geoxai.anomalies, geoxai.sources, xarray, dask, netCDF4  # noqa: F401 (baseline imports)
+        from geoxai.steps import anomalies as anomaly_steps
+        import geoxai.enso.anomalies, geoxai.enso.sources, xarray, dask, netCDF4  # noqa: F401 (baseline imports)
 
         def high_water_mb():
             for line in open("/proc/self/status"):
@@ -130,7 +130,7 @@ def test_memory_stays_bounded_by_the_chunk_not_the_file(tmp_path):
             clear.write("5")
         baseline = high_water_mb()
         if sys.argv[1] == "run":
-            tasks.anomalies({str(path)!r}, {str(tmp_path / 'anomalies.nc')!r}, {{}},
+            anomaly_steps.anomalies({str(path)!r}, {str(tmp_path / 'anomalies.nc')!r}, {{}},
                             {{"period": ["1900-01", "1999-12"], "climatology": ["1961-01", "1990-12"],
                               "lat_chunk": 4, "dask_scheduler": "synchronous"}})
         peak = high_water_mb()
@@ -162,21 +162,21 @@ def test_a_running_dask_scheduler_gives_the_same_anomalies(tmp_path):
     """`anomalies.dask_scheduler: tcp://...` sends the blocks to an existing dask cluster."""
     from distributed import LocalCluster
 
-    from geoxai import tasks
+    from geoxai.steps import anomalies as anomaly_steps
 
     path = sst_file(tmp_path / "sst.nc", months=120)
     settings = {"period": ["1950-01", "1959-12"], "climatology": ["1950-01", "1959-12"], "lat_chunk": 9}
-    tasks.anomalies(str(path), str(tmp_path / "threads.nc"), {}, {**settings, "dask_scheduler": "threads"})
+    anomaly_steps.anomalies(str(path), str(tmp_path / "threads.nc"), {}, {**settings, "dask_scheduler": "threads"})
     with LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        tasks.anomalies(str(path), str(tmp_path / "cluster.nc"), {},
+        anomaly_steps.anomalies(str(path), str(tmp_path / "cluster.nc"), {},
                         {**settings, "dask_scheduler": cluster.scheduler_address})
     with xr.open_dataset(tmp_path / "threads.nc") as local, xr.open_dataset(tmp_path / "cluster.nc") as remote:
         xr.testing.assert_equal(local["sst_anomaly"], remote["sst_anomaly"])
     with pytest.raises(GeoxaiError, match="dask_scheduler"):
-        tasks.anomalies(str(path), str(tmp_path / "x.nc"), {}, {**settings, "dask_scheduler": "magic"})
+        anomaly_steps.anomalies(str(path), str(tmp_path / "x.nc"), {}, {**settings, "dask_scheduler": "magic"})
 
 
 def test_annual_samples_with_a_missing_year_are_detrended_against_their_years(tmp_path):

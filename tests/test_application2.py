@@ -20,10 +20,12 @@ import xarray as xr
 import yaml
 from conftest import REPO, config_files, run_snakemake
 
-from geoxai import tasks
-from geoxai.composites import relevance_share_in_region
-from geoxai.errors import GeoxaiError
-from geoxai.synthetic_cesm import generate_cesm_like
+from geoxai.core.errors import GeoxaiError
+from geoxai.lst.synthetic import generate_cesm_like
+from geoxai.steps import anomalies as anomaly_steps
+from geoxai.steps import data as data_steps
+from geoxai.steps import labels as label_steps
+from geoxai.xai.composites import relevance_share_in_region
 
 LST = "results/lst"
 DEMO = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
@@ -183,11 +185,11 @@ def small_steps(tmp_path_factory) -> dict[str, Path]:
     paths = {name: folder / f"{name}.nc" for name in ("sst", "trefht", "landfrac", "anomalies",
                                                       "targets")}
     paths["boxes"] = folder / "targets.json"
-    tasks.fetch_cesm(stores["sst"], "SST", str(paths["sst"]), years=[400, 410])
-    tasks.fetch_cesm(stores["trefht"], "TREFHT", str(paths["trefht"]), years=[400, 411])
-    tasks.fetch_cesm(stores["landfrac"], "LANDFRAC", str(paths["landfrac"]), static=True)
-    tasks.lst_anomalies(str(paths["sst"]), str(paths["anomalies"]), "SST", ANOMALIES)
-    tasks.lst_targets(str(paths["trefht"]), str(paths["landfrac"]), str(paths["targets"]),
+    data_steps.fetch_cesm(stores["sst"], "SST", str(paths["sst"]), years=[400, 410])
+    data_steps.fetch_cesm(stores["trefht"], "TREFHT", str(paths["trefht"]), years=[400, 411])
+    data_steps.fetch_cesm(stores["landfrac"], "LANDFRAC", str(paths["landfrac"]), static=True)
+    anomaly_steps.lst_anomalies(str(paths["sst"]), str(paths["anomalies"]), "SST", ANOMALIES)
+    label_steps.lst_targets(str(paths["trefht"]), str(paths["landfrac"]), str(paths["targets"]),
                       str(paths["boxes"]), TARGETS, ANOMALIES)
     return paths
 
@@ -206,7 +208,7 @@ def test_targets_name_the_kept_boxes_with_their_edges(small_steps):
 
 def test_labels_keep_only_seasons_with_sst_and_split_them_again(small_steps, tmp_path):
     box = json.loads(small_steps["boxes"].read_text())["boxes"][0]
-    table = tasks.lst_labels(str(small_steps["targets"]), str(small_steps["anomalies"]), box,
+    table = label_steps.lst_labels(str(small_steps["targets"]), str(small_steps["anomalies"]), box,
                              str(tmp_path / "labels.csv"), lead=1, settings={})
     sst_seasons = xr.open_dataset(small_steps["anomalies"])["time_key"].values.astype(str)
     # TREFHT has one more year than SST: its seasons have targets but no SST map, so they go.
@@ -223,7 +225,7 @@ def test_labels_keep_only_seasons_with_sst_and_split_them_again(small_steps, tmp
 
 def test_a_box_that_is_not_a_land_box_is_refused_by_name(small_steps, tmp_path):
     with pytest.raises(GeoxaiError, match="lat60_lon190.*not among the land boxes"):
-        tasks.lst_labels(str(small_steps["targets"]), str(small_steps["anomalies"]),
+        label_steps.lst_labels(str(small_steps["targets"]), str(small_steps["anomalies"]),
                          "lat60_lon190", str(tmp_path / "labels.csv"), lead=1, settings={})
 
 

@@ -12,15 +12,17 @@ import pytest
 import xarray as xr
 from s3_server import local_s3_fixture  # noqa: F401
 
-from geoxai import tasks
-from geoxai.cesm import (
+from geoxai.core.errors import GeoxaiError
+from geoxai.lst.cesm import (
     fetch_cesm_variable,
     field_config_keys,
     open_cesm_static,
     open_cesm_variable,
 )
-from geoxai.errors import GeoxaiError
-from geoxai.synthetic_cesm import generate_cesm_like
+from geoxai.lst.synthetic import generate_cesm_like
+from geoxai.steps import anomalies as anomaly_steps
+from geoxai.steps import data as data_steps
+from geoxai.steps import labels as label_steps
 
 SST_KEY = "ocn/monthly/cesmLE-CTRL-SST.zarr"
 FIRST_YEAR, N_YEARS = 400, 6
@@ -290,21 +292,21 @@ def test_fetch_step_finds_the_field_section_in_its_config(tmp_path):
     cesm_sst_store().to_zarr(store, zarr_format=2, consolidated=True)
     trefht = rule_config("trefht", {"store": store, "variable": "TREFHT"})
     with pytest.raises(GeoxaiError, match="^config key lst.trefht.variable: ") as error:
-        tasks.fetch_cesm(store, "TREFHT", str(tmp_path / "t.nc"), years=[401, 401], config=trefht)
+        data_steps.fetch_cesm(store, "TREFHT", str(tmp_path / "t.nc"), years=[401, 401], config=trefht)
     assert store in str(error.value)
     with pytest.raises(GeoxaiError, match="^config key lst.years: .*from .*sst.zarr"):
-        tasks.fetch_cesm(store, "TREFHT", str(tmp_path / "t.nc"), years=None, config=trefht)
+        data_steps.fetch_cesm(store, "TREFHT", str(tmp_path / "t.nc"), years=None, config=trefht)
     missing = str(tmp_path / "missing.zarr")
     sst = rule_config("sst", {"store": missing, "variable": "SST"})
     with pytest.raises(GeoxaiError, match="^config key lst.sst.store: .*missing.zarr"):
-        tasks.fetch_cesm(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], config=sst)
+        data_steps.fetch_cesm(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], config=sst)
     # With generated stores the store comes from lst.synthetic, not from the section.
     generated = rule_config("sst", {"store": "s3://unused", "variable": "SST"}, {"n_years": 3})
     with pytest.raises(GeoxaiError, match="^config key lst.synthetic: .*missing.zarr"):
-        tasks.fetch_cesm(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], config=generated)
+        data_steps.fetch_cesm(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], config=generated)
     landfrac = {"lst.landfrac": {"store": store, "variable": "LANDFRAC"}, "lst.synthetic": None}
     with pytest.raises(GeoxaiError, match="^config key lst.landfrac.variable: "):
-        tasks.fetch_cesm(store, "LANDFRAC", str(tmp_path / "l.nc"), static=True, config=landfrac)
+        data_steps.fetch_cesm(store, "LANDFRAC", str(tmp_path / "l.nc"), static=True, config=landfrac)
 
 
 def test_lst_steps_name_the_variable_key_of_their_field(tmp_path):
@@ -312,15 +314,15 @@ def test_lst_steps_name_the_variable_key_of_their_field(tmp_path):
     field = xr.DataArray(np.zeros((2, 3, 4)), dims=("time", "lat", "lon"))
     xr.Dataset({"TS": field}, attrs={"source_store": "s3://bucket/TS.zarr"}).to_netcdf(fetched)
     with pytest.raises(GeoxaiError, match="^config key lst.sst.variable: ") as error:
-        tasks.lst_anomalies(str(fetched), str(tmp_path / "a.nc"), "SST", {})
+        anomaly_steps.lst_anomalies(str(fetched), str(tmp_path / "a.nc"), "SST", {})
     assert str(fetched) in str(error.value) and "s3://bucket/TS.zarr" in str(error.value)
     assert "['TS']" in str(error.value)
     with pytest.raises(GeoxaiError, match="^config key lst.trefht.variable: "):
-        tasks.lst_targets(
+        label_steps.lst_targets(
             str(fetched), str(fetched), str(tmp_path / "t.nc"), str(tmp_path / "t.json"), {}, {}
         )
     with pytest.raises(GeoxaiError, match="^config key lst.landfrac.variable: "):
-        tasks.lst_targets(
+        label_steps.lst_targets(
             str(fetched),
             str(fetched),
             str(tmp_path / "t.nc"),

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from http_server import http_server_fixture  # noqa: F401 - registers the `http_server` fixture
 
-from geoxai.download import download, fetch_or_link, partial_path, provenance_path
-from geoxai.errors import GeoxaiError
+from geoxai.core.download import download, fetch_or_link, partial_path, provenance_path
+from geoxai.core.errors import GeoxaiError
 
 FAST = {"retries": 3, "backoff": 0.001, "timeout": 5, "progress": False}
 

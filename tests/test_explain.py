@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from conftest import train_toy_network
 
-from geoxai.errors import GeoxaiError
-from geoxai.explain import BACKENDS, RULES, explain, weights_of
-from geoxai.models import (
+from geoxai.core.errors import GeoxaiError
+from geoxai.learn.models import (
     ModelSettings,
     build_model,
     configure_tensorflow,
     load_model,
     save_model,
 )
+from geoxai.xai.explain import BACKENDS, RULES, explain, weights_of
 
 tf = configure_tensorflow(threads=1)  # graph mode before any model exists (docs/stack.md)
 

@@ -1,10 +1,10 @@
 """The land fraction computed from Natural Earth, against a known land/sea layout and geometry.
 
 Application 2's default config has no land fraction store (the public CESM1-LE bucket has none
-for the atmosphere), so ``geoxai.landfrac`` computes it on the TREFHT grid. These tests check it
+for the atmosphere), so ``geoxai.lst.landfrac`` computes it on the TREFHT grid. These tests check it
 against places whose answer is not in doubt, against the exact spherical area of shapes drawn for
 the purpose, against an independent point-sampling estimate, and through the workflow step into
-``tasks.lst_targets``.
+``steps.labels.lst_targets``.
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ import pytest
 import shapely
 import xarray as xr
 
-from geoxai import tasks
 from geoxai.cli import main as cli_main
-from geoxai.errors import GeoxaiError
-from geoxai.landfrac import (
+from geoxai.core.errors import GeoxaiError
+from geoxai.lst.landfrac import (
     NATURAL_EARTH_SOURCE,
     land_fraction,
     land_fraction_values,
     natural_earth_land,
     write_land_fraction,
 )
-from geoxai.synthetic_cesm import generate_cesm_like
+from geoxai.lst.synthetic import generate_cesm_like
+from geoxai.steps import data as data_steps
+from geoxai.steps import labels as label_steps
 
 # CAM f09 (0.9 x 1.25 degrees): centres on both poles, longitudes 0..358.75.
 F09_LAT = np.linspace(-90.0, 90.0, 192)
@@ -229,7 +230,7 @@ def fetched_trefht(tmp_path_factory) -> Path:
                                  "atm_dlat": 2.0, "atm_dlon": 2.5, "sst_grid_degrees": 10.0},
                                 folder / "stores")
     path = folder / "trefht.nc"
-    tasks.fetch_cesm(stores["trefht"], "TREFHT", str(path), years=[400, 403])
+    data_steps.fetch_cesm(stores["trefht"], "TREFHT", str(path), years=[400, 403])
     return path
 
 
@@ -252,7 +253,7 @@ def test_step_writes_a_land_fraction_that_lst_targets_reads(fetched_trefht, tmp_
     assert record["url"].startswith(NATURAL_EARTH_SOURCE)
 
     boxes_json = tmp_path / "targets.json"
-    boxes = tasks.lst_targets(str(fetched_trefht), str(output), str(tmp_path / "targets.nc"),
+    boxes = label_steps.lst_targets(str(fetched_trefht), str(output), str(tmp_path / "targets.nc"),
                               str(boxes_json), NORTH_AMERICA, ANOMALIES)
     for land_box in ("lat40_lon250", "lat30_lon260", "lat50_lon260", "lat60_lon200"):
         assert land_box in boxes  # Colorado/Utah, Texas, Manitoba, interior Alaska

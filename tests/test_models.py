@@ -9,13 +9,19 @@ import textwrap
 import numpy as np
 import pytest
 
-from geoxai.errors import GeoxaiError
-from geoxai.models import ModelSettings, TrainingSettings, build_model, class_weights, load_model
+from geoxai.core.errors import GeoxaiError
+from geoxai.learn.models import (
+    ModelSettings,
+    TrainingSettings,
+    build_model,
+    class_weights,
+    load_model,
+)
 
 TRAIN_SCRIPT = textwrap.dedent("""
     import hashlib, json, sys
     import numpy as np
-    from geoxai.models import configure_tensorflow, train_model, save_model, TrainingSettings
+    from geoxai.learn.models import configure_tensorflow, train_model, save_model, TrainingSettings
     configure_tensorflow(1)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 50)).astype("float32")
@@ -31,7 +37,7 @@ TRAIN_SCRIPT = textwrap.dedent("""
 RELOAD_SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
-    from geoxai.models import configure_tensorflow, load_model
+    from geoxai.learn.models import configure_tensorflow, load_model
     configure_tensorflow(1)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 50)).astype("float32")
@@ -63,7 +69,7 @@ def test_same_seed_same_weights_other_seed_differs_and_reload_is_exact(tmp_path)
 
 
 def test_model_for_another_grid_is_a_clear_error(tmp_path):
-    from geoxai.models import save_model
+    from geoxai.learn.models import save_model
 
     save_model(build_model(30), tmp_path / "m.h5")
     with pytest.raises(GeoxaiError, match="takes 30 inputs but the anomaly grid has 40"):

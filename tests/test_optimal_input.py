@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import train_toy_network
 
-from geoxai.errors import GeoxaiError
-from geoxai.explain import weights_of
-from geoxai.models import configure_tensorflow
-from geoxai.optimal_input import loss_and_gradient, optimal_input, target_probability
+from geoxai.core.errors import GeoxaiError
+from geoxai.learn.models import configure_tensorflow
+from geoxai.xai.explain import weights_of
+from geoxai.xai.optimal_input import loss_and_gradient, optimal_input, target_probability
 
 tf = configure_tensorflow(threads=1)  # graph mode before any model exists (docs/stack.md)
 

@@ -2,8 +2,8 @@
 extra coordinates; and error messages that name the user's file and the full config key.
 
 Every file is written here in the form a user would bring it; the steps run as the workflow runs
-them (the SST linked into resources/ by geoxai.download.fetch_or_link, then tasks.anomalies and
-tasks.labels).
+them (the SST linked into resources/ by geoxai.core.download.fetch_or_link, then steps.anomalies.anomalies and
+steps.labels.labels).
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from geoxai import tasks
-from geoxai.anomalies import AnomalySettings, compute_anomalies
-from geoxai.download import fetch_or_link
-from geoxai.errors import GeoxaiError
-from geoxai.index import write_psl_index
-from geoxai.provenance import describe_input
-from geoxai.sources import SSTFileSpec, open_sst
+from geoxai.core.download import fetch_or_link
+from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import describe_input
+from geoxai.enso.anomalies import AnomalySettings, compute_anomalies
+from geoxai.enso.index import write_psl_index
+from geoxai.enso.sources import SSTFileSpec, open_sst
+from geoxai.steps import anomalies as anomaly_steps
+from geoxai.steps import labels as label_steps
 
 LAT = np.arange(-27.5, 30, 5.0)
 LON = np.arange(152.5, 280, 5.0)
@@ -84,15 +85,15 @@ def link_like_the_workflow(original, root):
 
 
 def run_steps(tmp_path, sst_link, sst_spec, labels, index, anomalies=PERIOD, name="run"):
-    """tasks.anomalies then tasks.labels, as the two rules call them; the label table and counts."""
+    """The anomalies step then the labels step, as the two rules call them; the label table and counts."""
     out = tmp_path / name
     out.mkdir(exist_ok=True)
     index_path = out / "index.txt"
     write_psl_index(index, index_path)
     anomalies_path = out / "anomalies.nc"
     if not anomalies_path.exists():
-        tasks.anomalies(str(sst_link), str(anomalies_path), sst_spec, anomalies)
-    counts = tasks.labels(str(index_path), str(anomalies_path), str(out / "labels.csv"),
+        anomaly_steps.anomalies(str(sst_link), str(anomalies_path), sst_spec, anomalies)
+    counts = label_steps.labels(str(index_path), str(anomalies_path), str(out / "labels.csv"),
                           str(out / "counts.json"), {"format": "psl"}, labels)
     table = pd.read_csv(out / "labels.csv", dtype={"time": str})
     assert json.loads((out / "counts.json").read_text()) == counts
@@ -248,7 +249,7 @@ def test_extra_coordinates_never_reach_the_anomaly_file(tmp_path):
     dataset["time_bnds"].encoding["units"] = "days since 1900-01-01"
     dataset.to_netcdf(tmp_path / "forecast.nc")
     output = tmp_path / "anomalies.nc"
-    tasks.anomalies(str(tmp_path / "forecast.nc"), str(output), {},
+    anomaly_steps.anomalies(str(tmp_path / "forecast.nc"), str(output), {},
                     {"period": ["1950-01", "1953-12"], "climatology": ["1950-01", "1953-12"]})
     with xr.open_dataset(output, decode_times=False) as result:
         assert set(result.data_vars) == {"sst_anomaly", "ocean_mask"}
@@ -279,7 +280,7 @@ def test_errors_name_the_users_file_and_the_full_key(tmp_path):
     assert str(original) in str(dims.value)
 
     with pytest.raises(GeoxaiError) as period:
-        tasks.anomalies(str(link), str(tmp_path / "a.nc"), {}, {"period": ["1800-01", "1850-12"]})
+        anomaly_steps.anomalies(str(link), str(tmp_path / "a.nc"), {}, {"period": ["1800-01", "1850-12"]})
     assert "enso.anomalies.period" in str(period.value) and str(original) in str(period.value)
 
     # No bounds and no sample_months: `sample` labels cannot be honoured.

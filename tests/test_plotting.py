@@ -22,8 +22,10 @@ from cartopy.mpl.geoaxes import GeoAxes
 from matplotlib.figure import Figure
 from PIL import Image
 
-from geoxai import plotting
-from geoxai.errors import GeoxaiError
+from geoxai.core.errors import GeoxaiError
+from geoxai.core.months import month_keys
+from geoxai.figures import base, case_study, composites, maps, training
+from geoxai.xai.explain import rule_label
 
 DPI = 40
 SEEDS = (0, 1, 2)
@@ -56,7 +58,7 @@ def grid(step: float = 10.0, domain: dict = GLOBE) -> tuple[np.ndarray, np.ndarr
 
 def ocean_mask(lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
     """1 over ocean, 0 over land, from the shipped Natural Earth land polygons."""
-    with plotting.offline_natural_earth():
+    with base.offline_natural_earth():
         land = shapely.union_all(list(
             cfeature.NaturalEarthFeature("physical", "land", "110m").geometries()))
     lon2, lat2 = np.meshgrid(np.where(lon > 180, lon - 360, lon), lat)
@@ -241,7 +243,7 @@ def products(tmp_path_factory) -> dict:
 def test_composites_figure(products, tmp_path):
     png, pdf = outputs(tmp_path, "composites")
     size = (6.0, 8.5)
-    plotting.plot_composites(products["composites"], "El Nino", [png, pdf], dpi=DPI, figsize=size)
+    composites.plot_composites(products["composites"], "El Nino", [png, pdf], dpi=DPI, figsize=size)
     check_png(png, size, tmp_path)
     check_pdf(pdf)
     assert not list(png.parent.glob(".*"))  # no temporary files left behind
@@ -250,14 +252,14 @@ def test_composites_figure(products, tmp_path):
 def test_composites_unknown_class_names_the_classes(products, tmp_path):
     for unknown in ("Neutral", 2):
         with pytest.raises(GeoxaiError, match="La Nina, El Nino"):
-            plotting.plot_composites(products["composites"], unknown, [tmp_path / "x.png"])
+            composites.plot_composites(products["composites"], unknown, [tmp_path / "x.png"])
     assert not (tmp_path / "x.png").exists()
 
 
 def test_class_chosen_by_name_or_label(products):
     with xr.open_dataset(products["composites"]) as dataset:
-        by_label, name = plotting._select_class(dataset, 1, "composites.nc")
-        by_name, same = plotting._select_class(dataset, "El Nino", "composites.nc")
+        by_label, name = base.select_class(dataset, 1, "composites.nc")
+        by_name, same = base.select_class(dataset, "El Nino", "composites.nc")
         assert name == same == "El Nino"
         xr.testing.assert_identical(by_label, by_name)
 
@@ -265,14 +267,14 @@ def test_class_chosen_by_name_or_label(products):
 def test_case_study_figure(products, tmp_path):
     png, pdf = outputs(tmp_path, "case")
     size = (7.0, 6.5)
-    plotting.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH, [png, pdf],
+    case_study.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH, [png, pdf],
                              dpi=DPI, figsize=size)
     check_png(png, size, tmp_path)
     check_pdf(pdf)
 
 
 def test_case_study_seed_mean_uses_seeds_that_explained_the_month(products):
-    mean, used, total, true_class, _ = plotting._seed_mean_relevance(
+    mean, used, total, true_class, _ = case_study._seed_mean_relevance(
         products["relevance"], MISSED_BY_SEED_2)
     assert (len(used), total, true_class) == (2, 3, "El Nino")
     # Each map was divided by its own max before averaging, so the mean cannot exceed 1.
@@ -282,7 +284,7 @@ def test_case_study_seed_mean_uses_seeds_that_explained_the_month(products):
 def test_case_study_missing_month_lists_nearby_explained_months(products, tmp_path):
     png = tmp_path / "missing.png"
     with pytest.raises(GeoxaiError, match="1990-01") as error:
-        plotting.plot_case_study(products["anomalies"], products["relevance"], "1990-01", [png])
+        case_study.plot_case_study(products["anomalies"], products["relevance"], "1990-01", [png])
     assert MONTHS[0] in str(error.value)
     assert not png.exists()
 
@@ -290,7 +292,7 @@ def test_case_study_missing_month_lists_nearby_explained_months(products, tmp_pa
 def test_training_figure(products, tmp_path):
     png, pdf = outputs(tmp_path, "training")
     size = (9.0, 3.2)
-    plotting.plot_training(products["metrics"], [png, pdf], dpi=DPI, figsize=size)
+    training.plot_training(products["metrics"], [png, pdf], dpi=DPI, figsize=size)
     check_png(png, size, tmp_path)
     check_pdf(pdf)
 
@@ -301,13 +303,13 @@ def test_training_metrics_missing_key_named(products, tmp_path):
     del metrics["history"]["val_loss"]
     broken.write_text(json.dumps(metrics))
     with pytest.raises(GeoxaiError, match="history"):
-        plotting.plot_training([broken], [tmp_path / "t.png"])
+        training.plot_training([broken], [tmp_path / "t.png"])
 
 
 def test_seed_agreement_figure(products, tmp_path):
     png, pdf = outputs(tmp_path, "agreement")
     size = (9.0, 3.4)
-    plotting.plot_seed_agreement(products["composites"], "La Nina", [png, pdf], dpi=DPI,
+    composites.plot_seed_agreement(products["composites"], "La Nina", [png, pdf], dpi=DPI,
                                  figsize=size)
     check_png(png, size, tmp_path)
     check_pdf(pdf)
@@ -316,36 +318,36 @@ def test_seed_agreement_figure(products, tmp_path):
 def test_index_figure(products, tmp_path):
     png, pdf = outputs(tmp_path, "index")
     size = (9.0, 3.0)
-    plotting.plot_index(products["labels"], [png, pdf], dpi=DPI, figsize=size)
+    training.plot_index(products["labels"], [png, pdf], dpi=DPI, figsize=size)
     check_png(png, size, tmp_path)
     check_pdf(pdf)
 
 
 def test_unsupported_output_suffix_is_refused(products, tmp_path):
     with pytest.raises(GeoxaiError, match=r"\.jpg"):
-        plotting.plot_index(products["labels"], [tmp_path / "index.jpg"])
+        training.plot_index(products["labels"], [tmp_path / "index.jpg"])
 
 
 def test_relevance_colours_sequential_unless_the_rule_gives_negative_values():
     positive = xr.DataArray([[0.0, 0.3], [0.8, np.nan]])
-    assert plotting._relevance_style(positive)[1:] == (0.0, 0.8)
+    assert maps.relevance_style(positive)[1:] == (0.0, 0.8)
     signed = xr.DataArray([[-0.5, 0.3], [0.8, 0.0]])
-    assert plotting._relevance_style(signed)[1:] == (-0.8, 0.8)
+    assert maps.relevance_style(signed)[1:] == (-0.8, 0.8)
 
 
 def test_rule_labels():
-    assert plotting.rule_label("alpha_1_beta_0") == "α=1, β=0"
-    assert plotting.rule_label("lrp.alpha_2_beta_1") == "α=2, β=1"
-    assert plotting.rule_label("my_rule") == "my_rule"
+    assert rule_label("alpha_1_beta_0") == "α=1, β=0"
+    assert rule_label("lrp.alpha_2_beta_1") == "α=2, β=1"
+    assert rule_label("my_rule") == "my_rule"
 
 
 def test_month_keys_from_datetimes_cftime_and_strings():
     cftime_time = xr.date_range("0401-01-01", periods=2, freq="MS", calendar="noleap",
                                 use_cftime=True)
-    assert plotting.month_keys(xr.DataArray(cftime_time, dims="time")).tolist() == ["0401-01", "0401-02"]
+    assert month_keys(xr.DataArray(cftime_time, dims="time")).tolist() == ["0401-01", "0401-02"]
     numpy_time = pd.date_range("1998-04-01", periods=2, freq="MS")
-    assert plotting.month_keys(xr.DataArray(numpy_time, dims="time")).tolist() == ["1998-04", "1998-05"]
-    assert plotting.month_keys(xr.DataArray(["1987-02"], dims="sample")).tolist() == ["1987-02"]
+    assert month_keys(xr.DataArray(numpy_time, dims="time")).tolist() == ["1998-04", "1998-05"]
+    assert month_keys(xr.DataArray(["1987-02"], dims="sample")).tolist() == ["1987-02"]
 
 
 # --------------------------------------------------------------------------- regional grids
@@ -354,43 +356,43 @@ def test_month_keys_from_datetimes_cftime_and_strings():
 def test_extent_of_global_and_regional_grids():
     lat, lon = grid(1.0)
     for lons in (lon, np.where(lon > 180, lon - 360, lon), lon[::-1]):
-        extent = plotting.data_extent(lat, lons)
+        extent = maps.data_extent(lat, lons)
         assert extent.is_global and (extent.west, extent.east) == (0.0, 360.0)
         assert (extent.south, extent.north) == (-90.0, 90.0)
     expected = {"pacific": (NORTH_PACIFIC, 120.0, 280.0), "dateline": (DATELINE, 150.0, 230.0),
                 "atlantic": (ATLANTIC, 300.0, 390.0)}
     for name, (domain, west, east) in expected.items():
-        extent = plotting.data_extent(*grid(5.0, domain))
+        extent = maps.data_extent(*grid(5.0, domain))
         assert not extent.lon_global and not extent.is_global, name
         assert (extent.west, extent.east) == pytest.approx((west, east)), name
         assert (extent.south, extent.north) == pytest.approx(domain["lat"]), name
     # Every longitude but only the tropics: a band, not the globe.
-    band = plotting.data_extent(*grid(2.0, {"lat": (-30, 30), "lon": (0, 360)}))
+    band = maps.data_extent(*grid(2.0, {"lat": (-30, 30), "lon": (0, 360)}))
     assert band.lon_global and not band.is_global
 
 
 def test_zoom_box_is_clipped_to_the_data():
-    pacific = plotting.data_extent(*grid(5.0, NORTH_PACIFIC))
-    box, name = plotting.zoom_box(None)
+    pacific = maps.data_extent(*grid(5.0, NORTH_PACIFIC))
+    box, name = maps.zoom_box(None)
     assert name == "Tropical Pacific" and (box.west, box.east) == (105.0, 290.0)
-    clipped = plotting.clip_extent(box, pacific)
+    clipped = maps.clip_extent(box, pacific)
     assert (clipped.west, clipped.east, clipped.south, clipped.north) == pytest.approx(
         (120.0, 280.0, -20.0, 22.5))
-    across, _ = plotting.zoom_box({"lon": [-20, 20], "lat": [0, 30]})
+    across, _ = maps.zoom_box({"lon": [-20, 20], "lat": [0, 30]})
     assert (across.west, across.east) == (340.0, 380.0)
-    atlantic = plotting.data_extent(*grid(5.0, ATLANTIC))
-    inside = plotting.clip_extent(across, atlantic)
+    atlantic = maps.data_extent(*grid(5.0, ATLANTIC))
+    inside = maps.clip_extent(across, atlantic)
     assert (inside.west, inside.east) == pytest.approx((340.0, 380.0))
     # A box that reaches the domain only from the west, across the wrap: 50..150 on 100..200.
-    west_part = plotting.clip_extent(plotting.MapExtent(50, 150, -10, 10),
-                                     plotting.MapExtent(100, 200, -20, 20))
+    west_part = maps.clip_extent(maps.MapExtent(50, 150, -10, 10),
+                                     maps.MapExtent(100, 200, -20, 20))
     assert (west_part.west, west_part.east) == pytest.approx((100.0, 150.0))
-    assert plotting.clip_extent(box, atlantic) is None
+    assert maps.clip_extent(box, atlantic) is None
     # Overlapping longitudes, but no common latitude.
-    assert plotting.clip_extent(plotting.MapExtent(120, 140, 40, 50),
-                                plotting.MapExtent(120, 280, -20, 30)) is None
+    assert maps.clip_extent(maps.MapExtent(120, 140, 40, 50),
+                                maps.MapExtent(120, 280, -20, 30)) is None
     with pytest.raises(GeoxaiError, match="case_study_box"):
-        plotting.zoom_box({"lon": [105, 290], "lat": [30, -30]})
+        maps.zoom_box({"lon": [105, 290], "lat": [30, -30]})
 
 
 def map_axes(fig: Figure) -> list:
@@ -426,7 +428,7 @@ def test_regional_maps_show_the_data_domain(regional, name, tmp_path):
     (south, north), (west, east) = files["domain"]["lat"], files["domain"]["lon"]
     png = tmp_path / f"{name}.png"
     size = (6.0, 8.5)
-    fig = plotting.plot_composites(files["composites"], "El Nino", [png], dpi=DPI, figsize=size)
+    fig = composites.plot_composites(files["composites"], "El Nino", [png], dpi=DPI, figsize=size)
     axes = map_axes(fig)
     assert len(axes) == 3
     for ax in axes:
@@ -438,12 +440,12 @@ def test_regional_maps_show_the_data_domain(regional, name, tmp_path):
         x = ax.collections[0].get_coordinates()[..., 0]
         assert np.ptp(x) <= (east - west) + 5.0 + 1e-6
     check_png(png, size, tmp_path)
-    agreement = plotting.plot_seed_agreement(files["composites"], 0, [tmp_path / "s.png"], dpi=DPI)
+    agreement = composites.plot_seed_agreement(files["composites"], 0, [tmp_path / "s.png"], dpi=DPI)
     assert degrees_shown(map_axes(agreement)[0]) == pytest.approx(degrees_shown(axes[0]))
 
 
 def test_north_pacific_extent_in_plain_platecarree(regional, tmp_path):
-    fig = plotting.plot_composites(regional["pacific"]["composites"], 1, [tmp_path / "p.png"],
+    fig = composites.plot_composites(regional["pacific"]["composites"], 1, [tmp_path / "p.png"],
                                    dpi=DPI)
     ax = map_axes(fig)[0]
     # The map is centred on the domain, so plain PlateCarree sees one box across the dateline.
@@ -454,12 +456,12 @@ def test_north_pacific_extent_in_plain_platecarree(regional, tmp_path):
 
 
 def test_global_data_keep_the_global_robinson_view(products, tmp_path):
-    fig = plotting.plot_composites(products["composites"], 1, [tmp_path / "g.png"], dpi=DPI)
+    fig = composites.plot_composites(products["composites"], 1, [tmp_path / "g.png"], dpi=DPI)
     for ax in map_axes(fig):
         assert isinstance(ax.projection, ccrs.Robinson)
         west, east, south, north = ax.get_extent(ccrs.PlateCarree())
         assert east - west == pytest.approx(360.0) and south < -85 and north > 85
-    case = plotting.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
+    case = case_study.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
                                     [tmp_path / "c.png"], dpi=DPI)
     world, zoom = map_axes(case)
     assert isinstance(world.projection, ccrs.Robinson)
@@ -469,7 +471,7 @@ def test_global_data_keep_the_global_robinson_view(products, tmp_path):
 
 def test_case_study_zoom_box_partly_outside_is_clipped(regional, tmp_path):
     files = regional["pacific"]
-    fig = plotting.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH,
+    fig = case_study.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH,
                                    [tmp_path / "c.png"], dpi=DPI)
     world, zoom = map_axes(fig)
     assert degrees_shown(world) == pytest.approx((120, 280, -20, 60), abs=5.0)
@@ -480,7 +482,7 @@ def test_case_study_zoom_box_partly_outside_is_clipped(regional, tmp_path):
 def test_case_study_zoom_box_from_the_settings(regional, tmp_path):
     files = regional["atlantic"]
     box = {"lon": [330, 10], "lat": [0, 20], "name": "Equatorial Atlantic"}
-    fig = plotting.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH,
+    fig = case_study.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH,
                                    [tmp_path / "c.png"], dpi=DPI, case_study_box=box)
     zoom = map_axes(fig)[1]
     assert degrees_shown(zoom) == pytest.approx((330.0, 370.0, 0.0, 20.0))
@@ -491,7 +493,7 @@ def test_case_study_zoom_box_outside_the_data_is_refused(regional, tmp_path):
     files = regional["atlantic"]
     png = tmp_path / "outside.png"
     with pytest.raises(GeoxaiError, match="zoom box Tropical Pacific") as error:
-        plotting.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH, [png])
+        case_study.plot_case_study(files["anomalies"], files["relevance"], CASE_MONTH, [png])
     message = str(error.value)
     assert "105°E–70°W, 22.5°S–22.5°N" in message  # the box
     assert "60°W–30°E, 10°S–50°N" in message  # the data
@@ -533,13 +535,13 @@ def test_control_cartopy_would_download_without_the_shipped_data(no_network, tmp
 
 @pytest.mark.filterwarnings("error::cartopy.io.DownloadWarning")
 def test_maps_draw_coastlines_and_land_offline(no_network, products, tmp_path):
-    plotting.plot_composites(products["composites"], "El Nino", [tmp_path / "c.png"], dpi=DPI)
-    plotting.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
+    composites.plot_composites(products["composites"], "El Nino", [tmp_path / "c.png"], dpi=DPI)
+    case_study.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
                              [tmp_path / "z.png"], dpi=DPI)
-    plotting.plot_seed_agreement(products["composites"], "El Nino", [tmp_path / "s.png"], dpi=DPI)
+    composites.plot_seed_agreement(products["composites"], "El Nino", [tmp_path / "s.png"], dpi=DPI)
     assert all((tmp_path / f"{name}.png").is_file() for name in "czs")
     assert not any(no_network.iterdir())  # nothing was downloaded
-    assert cartopy.config["pre_existing_data_dir"] != plotting.natural_earth_dir()  # restored
+    assert cartopy.config["pre_existing_data_dir"] != base.natural_earth_dir()  # restored
 
 
 # --------------------------------------------------------------------------- report captions

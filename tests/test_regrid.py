@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from geoxai.errors import GeoxaiError
-from geoxai.regrid import bin_average_matrix, cell_area_regular, regrid_to_regular, regular_grid
-from geoxai.synthetic_cesm import EARTH_RADIUS_CM, pop_like_grid, synthetic_land
+from geoxai.core.errors import GeoxaiError
+from geoxai.lst.regrid import bin_average_matrix, cell_area_regular, regrid_to_regular, regular_grid
+from geoxai.lst.synthetic import EARTH_RADIUS_CM, pop_like_grid, synthetic_land
 
 DEGREES = 2.0
 #: Mean value theorem: |f(p) - f(centre)| <= max|df/dlat| * dlat + max|df/dlon| * dlon with both

@@ -28,7 +28,7 @@ from rehearsal import (
     write_cobe_sst2,
 )
 
-from geoxai.composites import relevance_share_in_region
+from geoxai.xai.composites import relevance_share_in_region
 
 pytestmark = pytest.mark.workflow
 

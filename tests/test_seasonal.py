@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from geoxai.errors import GeoxaiError
-from geoxai.seasonal import (
+from geoxai.core.errors import GeoxaiError
+from geoxai.lst.seasonal import (
     land_box_targets,
     lead_labels,
     prepare_land_targets,
@@ -17,9 +17,9 @@ from geoxai.seasonal import (
     seasonal_anomalies,
     seasonal_means,
     sst_anomaly_dataset,
-    write_sst_anomalies,
 )
-from geoxai.synthetic_cesm import pop_like_grid, synthetic_land
+from geoxai.lst.synthetic import pop_like_grid, synthetic_land
+from geoxai.products.anomalies import write_anomalies
 
 NOLEAP_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
@@ -246,7 +246,7 @@ def test_sst_anomaly_dataset_matches_the_enso_format(tmp_path):
     assert (dataset["sst_anomaly"].sel(lat=10.0, lon=190.0) == 0).all()
     assert int(dataset["ocean_mask"].sum()) == 8
     path = tmp_path / "anomalies.nc"
-    write_sst_anomalies(dataset, path, config={"app": "cesm"})
+    write_anomalies(dataset, path, config={"app": "cesm"})
     back = xr.open_dataset(path)
     assert back.attrs["Conventions"].startswith("CF")
     assert list(back["time_key"].values) == ["0400-01", "0400-04", "0400-07", "0400-10"]

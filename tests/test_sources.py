@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from geoxai.errors import GeoxaiError
-from geoxai.sources import SSTFileSpec, month_keys, open_sst
+from geoxai.core.errors import GeoxaiError
+from geoxai.core.months import month_keys
+from geoxai.enso.sources import SSTFileSpec, open_sst
 
 
 def write(path, *, names=("time", "lat", "lon"), var="sst", units="degC", kelvin=False, lon_180=False,
@@ -93,7 +94,7 @@ def test_missing_file(tmp_path):
 
 
 def test_blocks_are_whole_storage_chunks():
-    from geoxai.sources import aligned_rows
+    from geoxai.enso.sources import aligned_rows
 
     assert aligned_rows(30, 60) == 60 and aligned_rows(61, 60) == 120
     assert aligned_rows(30, None) == 30 and aligned_rows(None, 60) == -1

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from geoxai.errors import GeoxaiError
-from geoxai.index import read_psl_index
-from geoxai.synthetic import (
+from geoxai.core.errors import GeoxaiError
+from geoxai.enso.index import read_psl_index
+from geoxai.enso.synthetic import (
     COBE_TIME_UNITS,
     generate_enso,
     simulate_enso,

@@ -14,8 +14,8 @@ import yaml
 from conftest import config_files, run_snakemake
 from http_server import FaultyFileServer
 
-from geoxai.composites import area_weights, pattern_correlation, relevance_share_in_region
-from geoxai.synthetic import generate_enso
+from geoxai.enso.synthetic import generate_enso
+from geoxai.xai.composites import area_weights, pattern_correlation, relevance_share_in_region
 
 pytestmark = pytest.mark.workflow
 

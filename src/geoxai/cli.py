@@ -1,6 +1,6 @@
 """Command-line entry point that the Snakemake rules call: ``python -m geoxai <step> --option value``.
 
-Each step maps to one function of :mod:`geoxai.tasks` (or a module's own writer). Options that
+Each step is one function of :mod:`geoxai.steps`, in the module named like its rule's file. Options that
 carry a config section take JSON. A :class:`GeoxaiError` ends the process with its one message and
 exit status 2; anything else is a bug and keeps its traceback.
 """
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from geoxai.errors import GeoxaiError
+from geoxai.core.errors import GeoxaiError
 
 
 def _json(text: str) -> Any:
@@ -24,130 +24,130 @@ def _json(text: str) -> Any:
 
 
 def _fetch(a):
-    from geoxai.download import fetch_or_link
+    from geoxai.steps import data
 
-    fetch_or_link(a.source, a.output, sha256=a.sha256, expected=a.expected)
+    data.fetch(a.source, a.output, sha256=a.sha256, expected=a.expected)
 
 
 def _synthesize_enso(a):
-    from geoxai.synthetic import generate_enso
+    from geoxai.steps import data
 
-    generate_enso(a.settings or {}, a.sst, a.index, a.truth)
+    data.synthesize_enso(a.settings, a.sst, a.index, a.truth)
 
 
 def _anomalies(a):
-    from geoxai import tasks
+    from geoxai.steps import anomalies
 
-    tasks.anomalies(a.sst, a.output, a.sst_spec, a.settings, config=a.config)
+    anomalies.anomalies(a.sst, a.output, a.sst_spec, a.settings, config=a.config)
 
 
 def _labels(a):
-    from geoxai import tasks
+    from geoxai.steps import labels
 
-    counts = tasks.labels(a.index, a.anomalies, a.output, a.counts, a.index_spec, a.settings)
+    counts = labels.labels(a.index, a.anomalies, a.output, a.counts, a.index_spec, a.settings)
     print(json.dumps(counts))
 
 
 def _train(a):
-    from geoxai import tasks
+    from geoxai.steps import train
 
-    metrics = tasks.train(a.anomalies, a.labels, a.seed, a.model, a.metrics, a.model_config,
+    metrics = train.train(a.anomalies, a.labels, a.seed, a.model, a.metrics, a.model_config,
                           a.training_config, a.class_names)
     print(json.dumps(metrics["accuracy"]))
 
 
 def _evaluate(a):
-    from geoxai import tasks
+    from geoxai.steps import train
 
-    print(tasks.evaluate(a.metrics, a.output).to_string(index=False))
+    print(train.evaluate(a.metrics, a.output).to_string(index=False))
 
 
 def _relevance(a):
-    from geoxai import tasks
+    from geoxai.steps import explain
 
-    tasks.relevance(a.model, a.anomalies, a.labels, a.output, a.rule, a.backend, a.seed,
+    explain.relevance(a.model, a.anomalies, a.labels, a.output, a.rule, a.backend, a.seed,
                     a.class_names, epsilon=a.epsilon, config=a.config)
 
 
 def _optimal_input(a):
-    from geoxai import tasks
+    from geoxai.steps import explain
 
-    tasks.optimal_input(a.model, a.anomalies, a.labels, a.output, a.class_index, a.seed,
+    explain.optimal_input(a.model, a.anomalies, a.labels, a.output, a.class_index, a.seed,
                         a.settings, a.class_names, config=a.config)
 
 
 def _composite(a):
-    from geoxai import tasks
+    from geoxai.steps import composite
 
-    tasks.composite(a.relevance, a.optimal_input, a.anomalies, a.labels, a.output, a.class_names,
+    composite.composite(a.relevance, a.optimal_input, a.anomalies, a.labels, a.output, a.class_names,
                     a.subset, config=a.config)
 
 
 def _plot(a):
-    from geoxai import tasks
+    from geoxai.steps import figures
 
-    tasks.plot(a.kind, a.inputs, a.outputs, a.settings, class_index=a.class_index, case=a.case,
+    figures.plot(a.kind, a.inputs, a.outputs, a.settings, class_index=a.class_index, case=a.case,
                truth=a.truth or None, labels=a.labels)
 
 
 def _table(a):
-    from geoxai import tasks
+    from geoxai.steps import figures
 
-    tasks.accuracy_table(a.inputs[0], a.outputs[0])
+    figures.accuracy_table(a.inputs[0], a.outputs[0])
 
 
 def _summary(a):
-    from geoxai import tasks
+    from geoxai.steps import figures
 
-    tasks.run_summary(a.config or {}, a.inputs, a.outputs[0])
+    figures.run_summary(a.config or {}, a.inputs, a.outputs[0])
 
 
 def _synthesize_lst(a):
-    from geoxai import tasks
+    from geoxai.steps import data
 
-    print(json.dumps(tasks.synthesize_lst(a.settings, a.out_dir, a.truth_dir)))
+    print(json.dumps(data.synthesize_lst(a.settings, a.out_dir, a.truth_dir)))
 
 
 def _fetch_cesm(a):
-    from geoxai import tasks
+    from geoxai.steps import data
 
-    tasks.fetch_cesm(a.store, a.variable, a.output, years=a.years, grid_store=a.grid_store or None,
+    data.fetch_cesm(a.store, a.variable, a.output, years=a.years, grid_store=a.grid_store or None,
                      month_stamp=a.month_stamp, static=a.static, config=a.config)
 
 
 def _lst_landfrac(a):
-    from geoxai.landfrac import write_land_fraction
+    from geoxai.steps import data
 
-    field = write_land_fraction(a.trefht, a.output, a.variable, a.trefht_variable, config=a.config)
+    field = data.lst_landfrac(a.trefht, a.output, a.variable, a.trefht_variable, config=a.config)
     print(f"{field.name} on {field.sizes['lat']} x {field.sizes['lon']} cells from Natural Earth")
 
 
 def _lst_anomalies(a):
-    from geoxai import tasks
+    from geoxai.steps import anomalies
 
-    tasks.lst_anomalies(a.sst, a.output, a.variable, a.settings, config=a.config)
+    anomalies.lst_anomalies(a.sst, a.output, a.variable, a.settings, config=a.config)
 
 
 def _lst_targets(a):
-    from geoxai import tasks
+    from geoxai.steps import labels
 
-    boxes = tasks.lst_targets(a.trefht, a.landfrac, a.output, a.boxes, a.settings,
+    boxes = labels.lst_targets(a.trefht, a.landfrac, a.output, a.boxes, a.settings,
                               a.anomaly_settings, a.trefht_variable, a.landfrac_variable,
                               config=a.config)
     print(f"{len(boxes)} land boxes: {' '.join(boxes)}")
 
 
 def _lst_labels(a):
-    from geoxai import tasks
+    from geoxai.steps import labels
 
-    table = tasks.lst_labels(a.targets, a.anomalies, a.box, a.output, a.lead, a.settings)
+    table = labels.lst_labels(a.targets, a.anomalies, a.box, a.output, a.lead, a.settings)
     print(table.groupby("split")["label"].agg(["count", "mean"]).to_string())
 
 
 def _skill(a):
-    from geoxai import tasks
+    from geoxai.steps import figures
 
-    dataset = tasks.skill(a.evaluations, a.labels, a.targets, a.output, config=a.config)
+    dataset = figures.skill(a.evaluations, a.labels, a.targets, a.output, config=a.config)
     table = dataset[["validation_accuracy_median", "persistence_accuracy"]].to_dataframe()
     print(table.to_string())
 

@@ -146,7 +146,7 @@ def enso_targets():
 # layout of the AWS bucket) and the target boxes, known only after the lst_targets checkpoint.
 LST_SYNTHETIC_STORES = "resources/lst/stores"
 LST_SYNTHETIC_LAYOUT = (
-    {  # geoxai.synthetic_cesm writes the stores here under LST_SYNTHETIC_STORES
+    {  # geoxai.lst.synthetic writes the stores here under LST_SYNTHETIC_STORES
         "sst": "ocn/monthly/cesmLE-CTRL-SST.zarr",
         "trefht": "atm/monthly/cesmLE-CTRL-TREFHT.zarr",
         "landfrac": "atm/static/grid.zarr",

@@ -1,0 +1,1 @@
+"""Shared by every step: the error type, settings from config sections, atomic writes with provenance, downloads."""

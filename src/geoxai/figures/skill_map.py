@@ -1,0 +1,104 @@
+"""Application 2: validation accuracy per land box beside persistence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import cartopy.crs as ccrs
+import cmocean
+import matplotlib as mpl
+import numpy as np
+import xarray as xr
+
+from geoxai.figures.base import (
+    NATURAL_EARTH_SCALE,
+    STYLE,
+    PathLike,
+    check_outputs,
+    land_feature,
+    new_figure,
+    offline_natural_earth,
+    open_product,
+    save_figure,
+)
+
+# --------------------------------------------------------------------------- figure 6: skill map
+
+
+def _accuracy_limit(*fields: np.ndarray) -> float:
+    """Half-width of a colour scale centred on chance (0.5), in steps of 0.05, at least 0.1."""
+    values = np.concatenate([np.ravel(f) for f in fields])
+    values = values[np.isfinite(values)]
+    spread = float(np.abs(values - 0.5).max()) if values.size else 0.1
+    return float(min(0.5, max(0.1, np.ceil(spread / 0.05) * 0.05)))
+
+
+def _box_panel(ax: Any, skill: xr.Dataset, values: np.ndarray, labels: Sequence[str],
+               cmap: Any, norm: Any, extent: Sequence[float]) -> None:
+    """One map of target boxes, each filled with its value and labelled with its text."""
+    ax.set_extent(extent, crs=ccrs.PlateCarree())
+    ax.add_feature(land_feature(), facecolor="0.93", edgecolor="none", zorder=0)
+    for i, (value, label) in enumerate(zip(values, labels, strict=True)):
+        west, east = float(skill["box_lon"][i]), float(skill["box_lon_max"][i])
+        south, north = float(skill["box_lat"][i]), float(skill["box_lat_max"][i])
+        colour = cmap(norm(value)) if np.isfinite(value) else "none"
+        ax.add_patch(mpl.patches.Rectangle(
+            (west, south), east - west, north - south, facecolor=colour, edgecolor="white",
+            linewidth=0.8, transform=ccrs.PlateCarree(), zorder=2,
+        ))
+        dark = np.isfinite(value) and abs(norm(value) - 0.5) > 0.3
+        ax.text(0.5 * (west + east), 0.5 * (south + north), label, ha="center", va="center",
+                fontsize=6, color="white" if dark else "black", transform=ccrs.PlateCarree(),
+                zorder=4)
+    ax.coastlines(resolution=NATURAL_EARTH_SCALE, linewidth=0.6, color="0.2", zorder=3)
+    gridlines = ax.gridlines(draw_labels=True, linewidth=0.3, color="0.6", alpha=0.6, linestyle=":")
+    gridlines.top_labels = gridlines.right_labels = False
+
+
+def plot_skill_map(
+    skill_nc: PathLike,
+    outputs: Sequence[PathLike],
+    dpi: float = 150,
+    figsize: tuple[float, float] = (10.0, 4.2),
+) -> None:
+    """Application 2: median validation accuracy per target box beside the persistence baseline.
+
+    Both panels share one colour scale centred on chance (0.5): red boxes beat a coin toss, blue
+    ones do worse. Panel (a) prints the median and the range over seeds, panel (b) the
+    persistence accuracy and the networks' median minus it.
+    """
+    paths = check_outputs(outputs)
+    needed = ("validation_accuracy_median", "validation_accuracy_min", "validation_accuracy_max",
+              "persistence_accuracy", "box_lat", "box_lat_max", "box_lon", "box_lon_max")
+    skill = open_product(skill_nc, needed, "Skill")
+    median = skill["validation_accuracy_median"].values.astype(float)
+    low = skill["validation_accuracy_min"].values.astype(float)
+    high = skill["validation_accuracy_max"].values.astype(float)
+    persistence = skill["persistence_accuracy"].values.astype(float)
+    n_seeds = int(skill.sizes.get("seed", 1))
+    limit = _accuracy_limit(median, persistence)
+    cmap = cmocean.cm.balance
+    norm = mpl.colors.Normalize(vmin=0.5 - limit, vmax=0.5 + limit)
+    pad = 5.0
+    extent = [float(skill["box_lon"].min()) - pad, float(skill["box_lon_max"].max()) + pad,
+              float(skill["box_lat"].min()) - pad, float(skill["box_lat_max"].max()) + pad]
+    centre = 0.5 * (extent[0] + extent[1])
+    networks = [f"{m:.2f}\n{lo:.2f}–{hi:.2f}" for m, lo, hi in zip(median, low, high, strict=True)]
+    baseline = [f"{p:.2f}\n({m - p:+.2f})" for p, m in zip(persistence, median, strict=True)]
+
+    with mpl.rc_context(STYLE), offline_natural_earth():
+        fig = new_figure(figsize, dpi)
+        grid = fig.add_gridspec(1, 2)
+        projection = ccrs.PlateCarree(central_longitude=centre)
+        axes = [fig.add_subplot(grid[0, k], projection=projection) for k in range(2)]
+        _box_panel(axes[0], skill, median, networks, cmap, norm, extent)
+        _box_panel(axes[1], skill, persistence, baseline, cmap, norm, extent)
+        axes[0].set_title(f"(a) Networks: median validation accuracy of {n_seeds} seeds "
+                          "(range below)", loc="left")
+        axes[1].set_title("(b) Persistence baseline (networks − persistence)", loc="left")
+        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, orientation="horizontal",
+                     shrink=0.6, aspect=40, label="validation accuracy (chance = 0.5)")
+        fig.suptitle("Sign of next season's 2-m temperature anomaly from this season's SST, "
+                     "per land box")
+        save_figure(fig, paths, dpi)

@@ -1,0 +1,211 @@
+"""The paper's classifier: dense ReLU layers with L2 penalties, trained per seed, saved as HDF5.
+
+TensorFlow runs in graph mode (eager execution off) in every geoxai process: iNNvestigate needs it,
+and a model must be built in the same mode it is analysed in (docs/stack.md). The mode, the thread count
+and oneDNN are fixed in :func:`configure_tensorflow` before the first model exists, which is also
+what makes a seed reproduce bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geoxai.core.errors import GeoxaiError
+from geoxai.core.settings import settings_from_section
+
+_CONFIGURED_THREADS: int | None = None
+
+
+def configure_tensorflow(threads: int = 1):
+    """Import TensorFlow in graph mode with a fixed thread count; return the module.
+
+    Safe to call more than once with the same thread count.
+    """
+    global _CONFIGURED_THREADS
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import tensorflow as tf
+
+    if _CONFIGURED_THREADS is None:
+        tf.compat.v1.disable_eager_execution()
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            pass  # the runtime already started in this process; keep its threads
+        _CONFIGURED_THREADS = threads
+    return tf
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Architecture of the classifier (docs/science.md, Application 1)."""
+
+    hidden_units: tuple[int, ...] = (8, 8)
+    l2: tuple[float, ...] = (25.0, 0.01, 0.01)
+    initializer: str = "he_normal"
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> ModelSettings:
+        settings = settings_from_section(cls, section, "model")
+        if len(settings.l2) != len(settings.hidden_units) + 1:
+            raise GeoxaiError(
+                f"config key model.l2 has {len(settings.l2)} values but the network has "
+                f"{len(settings.hidden_units) + 1} dense layers (model.hidden_units + output): "
+                "give one L2 factor per dense layer"
+            )
+        return settings
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    optimizer: str = "sgd"
+    learning_rate: float = 0.01
+    schedule: str = "halve"
+    halve_after_epoch: int = 50
+    batch_size: int = 32
+    epochs: int = 100
+    class_weights: str = "balanced"
+    threads: int = 1
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> TrainingSettings:
+        settings = settings_from_section(cls, section, "training")
+        if settings.schedule not in {"halve", "constant"}:
+            raise GeoxaiError(f"config key training.schedule is {settings.schedule!r}: use 'halve' or 'constant'")
+        if settings.optimizer not in {"sgd", "adam"}:
+            raise GeoxaiError(f"config key training.optimizer is {settings.optimizer!r}: use 'sgd' or 'adam'")
+        return settings
+
+
+#: Layer names are explicit: reloading an .h5 with default names breaks iNNvestigate (docs/stack.md).
+LOGITS_LAYER = "logits"
+SOFTMAX_LAYER = "softmax"
+
+
+def hidden_layer_name(position: int) -> str:
+    return f"hidden_{position + 1}"
+
+
+def build_model(n_features: int, n_classes: int = 2, settings: ModelSettings = ModelSettings()):
+    """Dense(ReLU) layers → Dense logits → softmax, with per-layer L2 penalties."""
+    tf = configure_tensorflow()
+    layers = tf.keras.layers
+    regularizers = tf.keras.regularizers
+    inputs = layers.Input(shape=(n_features,), name="sst_anomaly")
+    x = inputs
+    for position, (units, l2) in enumerate(zip(settings.hidden_units, settings.l2)):
+        x = layers.Dense(
+            units, activation="relu", kernel_initializer=settings.initializer,
+            kernel_regularizer=regularizers.l2(l2),
+            name=hidden_layer_name(position),
+        )(x)
+    logits = layers.Dense(
+        n_classes, activation=None, kernel_initializer=settings.initializer,
+        kernel_regularizer=regularizers.l2(settings.l2[-1]),
+        name=LOGITS_LAYER,
+    )(x)
+    probabilities = layers.Activation("softmax", name=SOFTMAX_LAYER)(logits)
+    return tf.keras.Model(inputs, probabilities, name="geoxai_classifier")
+
+
+def class_weights(labels: np.ndarray, n_classes: int, mode: str = "balanced") -> dict[int, float]:
+    """max(count)/count per class (the tutorial's weighting), or all ones."""
+    counts = np.bincount(labels, minlength=n_classes)
+    if mode == "none":
+        return {c: 1.0 for c in range(n_classes)}
+    if np.any(counts == 0):
+        missing = [c for c in range(n_classes) if counts[c] == 0]
+        raise GeoxaiError(f"class(es) {missing} have no training samples: cannot weight or learn them")
+    return {c: float(counts.max() / counts[c]) for c in range(n_classes)}
+
+
+@dataclass
+class TrainingResult:
+    model: Any
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def train_model(
+    inputs_train: np.ndarray,
+    labels_train: np.ndarray,
+    inputs_validation: np.ndarray,
+    labels_validation: np.ndarray,
+    seed: int,
+    model_settings: ModelSettings = ModelSettings(),
+    training: TrainingSettings = TrainingSettings(),
+    n_classes: int = 2,
+) -> TrainingResult:
+    """Train one network; the same seed, data and settings give bitwise the same weights."""
+    tf = configure_tensorflow(training.threads)
+    tf.keras.backend.clear_session()
+    tf.keras.utils.set_random_seed(int(seed))
+    tf.config.experimental.enable_op_determinism()
+
+    model = build_model(inputs_train.shape[1], n_classes, model_settings)
+    optimizers = tf.keras.optimizers.legacy
+    optimizer = (
+        optimizers.SGD(learning_rate=training.learning_rate)
+        if training.optimizer == "sgd"
+        else optimizers.Adam(learning_rate=training.learning_rate)
+    )
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+
+    def learning_rate(epoch: int, current: float) -> float:
+        if training.schedule == "halve" and epoch >= training.halve_after_epoch:
+            return training.learning_rate * 0.5
+        return training.learning_rate
+
+    history = model.fit(
+        inputs_train,
+        tf.keras.utils.to_categorical(labels_train, n_classes),
+        validation_data=(
+            inputs_validation, tf.keras.utils.to_categorical(labels_validation, n_classes)
+        ),
+        batch_size=training.batch_size,
+        epochs=training.epochs,
+        shuffle=True,
+        class_weight=class_weights(labels_train, n_classes, training.class_weights),
+        callbacks=[tf.keras.callbacks.LearningRateScheduler(learning_rate)],
+        verbose=0,
+    )
+    return TrainingResult(
+        model=model,
+        history={key: [float(v) for v in values] for key, values in history.history.items()},
+    )
+
+
+def save_model(model, path: str | Path) -> None:
+    """Legacy HDF5: in graph mode the .keras format reloads wrong weights silently (docs/stack.md)."""
+    from geoxai.core.provenance import atomic_output
+
+    with atomic_output(path, suffix=".part.h5") as tmp:
+        model.save(tmp, save_format="h5", include_optimizer=False)
+
+
+def load_model(path: str | Path, n_features: int | None = None):
+    """Reload a saved classifier; check that it takes ``n_features`` inputs when given."""
+    tf = configure_tensorflow()
+    path = Path(path)
+    if not path.exists():
+        raise GeoxaiError(f"model file {path} does not exist: run the train rule first")
+    try:
+        model = tf.keras.models.load_model(path, compile=False)
+    except (OSError, ValueError) as error:
+        raise GeoxaiError(f"model file {path} cannot be read ({error}): delete it and retrain") from error
+    expected = model.input_shape[-1]
+    if n_features is not None and expected != n_features:
+        raise GeoxaiError(
+            f"model file {path} takes {expected} inputs but the anomaly grid has {n_features} "
+            "cells: the model was trained on another grid; delete it and retrain"
+        )
+    return model
+
+
+def predict_probabilities(model, inputs: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))

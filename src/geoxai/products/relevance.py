@@ -1,0 +1,89 @@
+"""Relevance of one network and rule (``relevance(sample, lat, lon)``) and the optimal input of
+one network and class (``optimal_input(lat, lon)``), as the explain rules write them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+
+def class_flags(class_names: Sequence[str]) -> dict[str, Any]:
+    return {"flag_meanings": " ".join(c.replace(" ", "_") for c in class_names),
+            "flag_values": np.arange(len(class_names))}
+
+
+def relevance_dataset(samples, maps: np.ndarray, explanation, predicted: np.ndarray, rule: str,
+                      backend: str, seed: int, class_names: Sequence[str]) -> xr.Dataset:
+    sample = ("sample",)
+    return xr.Dataset(
+        {
+            "relevance": (("sample", "lat", "lon"), maps.astype(np.float32), {
+                "long_name": f"LRP relevance ({rule}) of the winning class logit",
+                "units": "1", "comment": "raw, not normalized; land cells are exactly 0"}),
+            "explained_logit": (sample, explanation.explained_logit.astype(np.float32), {
+                "long_name": "value of the explained (winning) logit", "units": "1"}),
+        },
+        coords={
+            **samples.map_coords(),
+            "time": (sample, samples.time, {"long_name": "month of the sample (YYYY-MM)"}),
+            "true_class": (sample, samples.labels, {"long_name": "true class",
+                                                    **class_flags(class_names)}),
+            "predicted_class": (sample, predicted, {"long_name": "predicted class"}),
+            "explained_class": (sample, explanation.explained_class, {"long_name": "class of the explained logit"}),
+            "split": (sample, samples.split),
+            "index": (sample, samples.index, {"long_name": "label index value"}),
+        },
+        attrs={"title": f"LRP relevance, rule {rule}, seed {seed}", "rule": rule, "backend": backend,
+               "sign_convention": explanation.sign_convention, "seed": int(seed),
+               "class_names": json.dumps(list(class_names))},
+    )
+
+
+def read_relevance(paths: Sequence[str]) -> list[xr.Dataset]:
+    return [xr.load_dataset(path) for path in paths]
+
+
+def optimal_input_dataset(samples, field: np.ndarray, result, class_index: int, class_name: str,
+                          seed: int, settings: Mapping[str, Any]) -> xr.Dataset:
+    """``settings``: the optimization's steps, step_size, l2_penalty, start, target_probability."""
+    target = float(settings["target_probability"])
+    reached = bool(result.probability >= target)
+    scale = float(np.abs(field).max()) or 1.0
+    return xr.Dataset(
+        {
+            "optimal_input": (("lat", "lon"), field.astype(np.float32), {
+                "long_name": f"optimal input (backwards optimization) for class {class_name}",
+                "units": "K"}),
+            "optimal_input_normalized": (("lat", "lon"), (field / scale).astype(np.float32), {
+                "long_name": "optimal input divided by its maximum absolute value", "units": "1"}),
+            "probability_history": (("record",), np.asarray(result.probability_history, np.float32), {
+                "long_name": "softmax probability of the target class during the optimization",
+                "units": "1"}),
+            "final_probability": ((), np.float32(result.probability), {"units": "1"}),
+            "reached_target": ((), np.int8(reached), {
+                "long_name": f"whether the final probability reached {target}", "units": "1",
+                "flag_values": np.array([0, 1], np.int8), "flag_meanings": "flagged_not_reached reached"}),
+        },
+        coords=samples.map_coords(),
+        attrs={"title": f"Optimal input, class {class_name}, seed {seed}",
+               "seed": int(seed), "class_index": int(class_index),
+               "class_name": class_name, "steps": int(settings["steps"]),
+               "step_size": float(settings["step_size"]),
+               "l2_penalty": float(settings["l2_penalty"]), "start": settings["start"],
+               "target_probability": target,
+               "flag": "ok" if reached else f"did not reach probability {target}"},
+    )
+
+
+def read_optimal_inputs(paths: Sequence[str]) -> dict[tuple[int, int], np.ndarray]:
+    """Each file's optimal input, keyed by (seed, class index)."""
+    optimal = {}
+    for path in paths:
+        with xr.open_dataset(path) as dataset:
+            optimal[(int(dataset.attrs["seed"]), int(dataset.attrs["class_index"]))] = dataset[
+                "optimal_input"].values
+    return optimal

@@ -1,0 +1,80 @@
+"""Application 2's ``targets.nc`` (seasonal 2-m temperature anomaly per land box, ``(time, box)``)
+and ``boxes.json`` (the kept boxes, which the workflow reads after the lst_targets checkpoint)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
+
+EDGE_ATTRS = {
+    "box_lat": {"long_name": "southern edge of the box", "units": "degrees_north"},
+    "box_lat_max": {"long_name": "northern edge of the box", "units": "degrees_north"},
+    "box_lon": {"long_name": "western edge of the box", "units": "degrees_east"},
+    "box_lon_max": {"long_name": "eastern edge of the box (may exceed 360)", "units": "degrees_east"},
+    "box_land_fraction": {"long_name": "land area / box area", "units": "1"},
+}
+
+
+def targets_dataset(targets: xr.DataArray, lat_max: Sequence[float], lon_max: Sequence[float],
+                    seasons: Sequence[str]) -> xr.Dataset:
+    targets = targets.assign_coords(box_lat_max=("box", list(lat_max)),
+                                    box_lon_max=("box", list(lon_max)))
+    for name, attrs in EDGE_ATTRS.items():
+        targets[name].attrs = dict(attrs)
+    dataset = targets.to_dataset()
+    dataset.attrs = {
+        "title": "Seasonal 2-m air temperature anomalies of the target land boxes",
+        "seasons": ",".join(s.upper() for s in seasons),
+    }
+    return dataset
+
+
+def write_targets(dataset: xr.Dataset, path: str | os.PathLike, boxes_path: str | os.PathLike,
+                  land_threshold: float, config: dict[str, Any] | None,
+                  inputs: dict[str, str]) -> list[str]:
+    write_netcdf_atomic(dataset, path, config=config, inputs=inputs)
+    boxes = [str(box) for box in dataset["box"].values]
+    write_json_atomic(boxes_path, {
+        "boxes": boxes,
+        "land_threshold": float(land_threshold),
+        "land_fraction": {
+            box: round(float(f), 4)
+            for box, f in zip(boxes, dataset["box_land_fraction"].values, strict=True)
+        },
+    })
+    return boxes
+
+
+def read_boxes(path: str | os.PathLike) -> list[str]:
+    return json.loads(Path(path).read_text())["boxes"]
+
+
+def read_box_targets(path: str | os.PathLike, box: str) -> tuple[xr.DataArray, list[str]]:
+    """One box's anomaly series ``(time, box)`` and the seasons the file was made of."""
+    with xr.open_dataset(path) as dataset:
+        targets = dataset["trefht_box_anomaly"].load()
+        seasons = dataset.attrs.get("seasons", "DJF,MAM,JJA,SON").split(",")
+    known = [str(b) for b in targets["box"].values]
+    if box not in known:
+        raise GeoxaiError(
+            f"target box {box!r} is not among the land boxes of {path} "
+            f"({', '.join(known)}): choose lst.explain_targets from these, or change lst.targets"
+        )
+    return targets.sel(box=[box]), seasons
+
+
+def read_box_edges(path: str | os.PathLike, boxes: Sequence[str]) -> tuple[list[str], xr.Dataset]:
+    """The boxes of ``boxes`` that the file has, in its order, with their edges and land fraction."""
+    with xr.open_dataset(path) as targets:
+        kept = [str(b) for b in targets["box"].values if str(b) in boxes]
+        edges = targets[list(EDGE_ATTRS)]
+        edges = edges.reset_coords()[list(edges.coords)].sel(box=kept).load()
+    return kept, edges

@@ -1,0 +1,60 @@
+"""Rules of anomalies.smk: each front end's ``anomalies.nc``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import xarray as xr
+
+from geoxai.core import provenance
+
+
+def anomalies(sst_path: str, output: str, sst_spec: dict[str, Any], settings: dict[str, Any],
+              config: dict[str, Any] | None = None) -> None:
+    """SST anomalies of a gridded file of monthly, seasonal or annual means (lazy, block by block)
+    to NetCDF; the months each sample covers, when known, go along for the labels."""
+    from geoxai.enso.anomalies import AnomalySettings, compute_anomalies, dask_config
+    from geoxai.enso.sources import SECTION, SSTFileSpec, open_sst
+    from geoxai.products.anomalies import write_anomalies
+
+    spec = SSTFileSpec.from_config(sst_spec)
+    anomaly_settings = AnomalySettings.from_config(settings)
+    sst = open_sst(sst_path, spec, lat_chunk=anomaly_settings.lat_chunk)
+    dataset = compute_anomalies(sst, anomaly_settings, is_anomaly=spec.is_anomaly,
+                                source=provenance.describe_input(sst_path, f"{SECTION}.url"))
+    with dask_config(anomaly_settings.dask_scheduler):
+        write_anomalies(dataset, output, config, {"sst": sst_path})
+
+
+def lst_anomalies(
+    sst_path: str,
+    output: str,
+    variable: str,
+    settings: dict[str, Any],
+    config: dict[str, Any] | None = None,
+) -> None:
+    """Seasonal SST anomalies of the CESM run on a regular grid, land 0 (the ENSO file layout)."""
+    from geoxai.enso.anomalies import dask_config
+    from geoxai.lst.cesm import open_fetched
+    from geoxai.lst.seasonal import STANDARD_SEASONS, prepare_sst_anomalies, season_length
+    from geoxai.products.anomalies import write_anomalies
+
+    sst = open_fetched(sst_path, variable, "lst.sst.variable", settings.get("time_chunk", 120))
+    seasons = tuple(settings.get("seasons", STANDARD_SEASONS))
+    season_length(seasons)
+    lat2d = lon2d = None
+    if "TLAT" not in sst.coords and {"lat", "lon"} <= set(sst.dims):
+        # A field already on a regular grid (e.g. the atm TS store) is binned like POP cells.
+        lat2d, lon2d = xr.broadcast(sst["lat"], sst["lon"])
+        sst = sst.transpose(..., "lat", "lon")
+    with dask_config(settings.get("dask_scheduler", "threads")):
+        dataset = prepare_sst_anomalies(
+            sst,
+            degrees=float(settings.get("grid_degrees", 2.0)),
+            seasons=seasons,
+            drift=settings.get("drift", "linear"),
+            window_years=int(settings.get("window_years", 30)),
+            lat2d=lat2d,
+            lon2d=lon2d,
+        )
+    write_anomalies(dataset, output, config, {"sst": sst_path})

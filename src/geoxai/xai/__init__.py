@@ -1,0 +1,1 @@
+"""Back end, explanation: LRP rules and backends, optimal input, composites."""
