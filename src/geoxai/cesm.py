@@ -480,3 +480,22 @@ def fetch_cesm_variable(
         },
     )
     return destination
+
+
+def open_fetched_field(path: str, variable: str, key: str, time_chunk: int | None = None) -> xr.DataArray:
+    """``variable`` of a file a fetch rule wrote (lazily); ``key`` is the config key naming it."""
+    chunks = {"time": int(time_chunk)} if time_chunk else {}
+    try:
+        dataset = xr.open_dataset(path, chunks=chunks)
+    except (OSError, ValueError) as error:
+        raise GeoxaiError(
+            f"{path} cannot be read ({error}): delete it and rerun the fetch rule"
+        ) from error
+    if variable not in dataset:
+        store = dataset.attrs.get("source_store")
+        raise GeoxaiError(
+            f"config key {key}: {path}{f' (fetched from {store})' if store else ''} has no "
+            f"variable {variable!r} (it has {sorted(map(str, dataset.data_vars))}): set {key} to "
+            "one of these, or delete the file and rerun the fetch rule"
+        )
+    return dataset[variable]

@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from geoxai import provenance
+from geoxai.cesm import open_fetched_field
 from geoxai.errors import GeoxaiError
 
 
@@ -432,25 +433,6 @@ def _season_length(seasons: Sequence[str]) -> int:
     return lengths.pop()
 
 
-def _open_field(path: str, variable: str, key: str, time_chunk: int | None = None) -> xr.DataArray:
-    """``variable`` of a fetched file; ``key`` is the config key that names it."""
-    chunks = {"time": int(time_chunk)} if time_chunk else {}
-    try:
-        dataset = xr.open_dataset(path, chunks=chunks)
-    except (OSError, ValueError) as error:
-        raise GeoxaiError(
-            f"{path} cannot be read ({error}): delete it and rerun the fetch rule"
-        ) from error
-    if variable not in dataset:
-        store = dataset.attrs.get("source_store")
-        raise GeoxaiError(
-            f"config key {key}: {path}{f' (fetched from {store})' if store else ''} has no "
-            f"variable {variable!r} (it has {sorted(map(str, dataset.data_vars))}): set {key} to "
-            "one of these, or delete the file and rerun the fetch rule"
-        )
-    return dataset[variable]
-
-
 def lst_anomalies(
     sst_path: str,
     output: str,
@@ -462,7 +444,7 @@ def lst_anomalies(
     from geoxai.anomalies import dask_config
     from geoxai.seasonal import STANDARD_SEASONS, prepare_sst_anomalies, write_sst_anomalies
 
-    sst = _open_field(sst_path, variable, "lst.sst.variable", settings.get("time_chunk", 120))
+    sst = open_fetched_field(sst_path, variable, "lst.sst.variable", settings.get("time_chunk", 120))
     seasons = tuple(settings.get("seasons", STANDARD_SEASONS))
     _season_length(seasons)
     lat2d = lon2d = None
@@ -519,9 +501,9 @@ def lst_targets(
     _season_length(seasons)
     lat_edges = targets_settings.get("lat_edges", DEFAULT_BOX_LATS)
     lon_edges = targets_settings.get("lon_edges", DEFAULT_BOX_LONS)
-    trefht = _open_field(trefht_path, trefht_variable, "lst.trefht.variable",
+    trefht = open_fetched_field(trefht_path, trefht_variable, "lst.trefht.variable",
                          anomaly_settings.get("time_chunk", 120))
-    land = _open_field(landfrac_path, landfrac_variable, "lst.landfrac.variable").load()
+    land = open_fetched_field(landfrac_path, landfrac_variable, "lst.landfrac.variable").load()
     with xr.set_options(keep_attrs=True):
         targets = prepare_land_targets(
             trefht,
