@@ -9,7 +9,7 @@ override changes only where the data live, turns Application 2 on and limits `ls
 record served. Results go to benchmarks/output/rehearsal/ (JSON and log); the table in
 benchmarks/README.md quotes them.
 
-    python benchmarks/rehearsal.py [--years 300] [--keep]
+    python benchmarks/rehearsal.py [--years 200] [--keep]
 """
 
 from __future__ import annotations
@@ -27,40 +27,27 @@ from bench_workflow import find_snakemake, job_benchmarks, run_with_peak_memory
 from measure import OUTPUT, REPOSITORY, load_average, machine_description, now
 
 sys.path.insert(0, str(REPOSITORY / "tests"))
-from rehearsal import (
-    cesm_settings,
-    paper_locations,
-    s3_environment,
-    serve,
-    write_cesm_catalog_stores,
-    write_cobe_sst2,
-)
+from rehearsal import cesm_settings, serve_paper_data
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--years", type=int, default=300, help="model years of the CESM-like record")
+    parser.add_argument("--years", type=int, default=200, help="model years of the CESM-like record")
     parser.add_argument("--snakemake", default=None)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the run folder for inspection")
     options = parser.parse_args()
     folder = OUTPUT / "rehearsal"
     shutil.rmtree(folder, ignore_errors=True)
-    (folder / "served").mkdir(parents=True)
+    folder.mkdir(parents=True)
     snakemake = find_snakemake(options.snakemake)
 
     started = time.perf_counter()
-    write_cobe_sst2(folder / "served", grid_degrees=1.0)
-    cobe_seconds = time.perf_counter() - started
-    with serve(folder / "served") as (http, s3):
-        started = time.perf_counter()
-        write_cesm_catalog_stores(
-            s3, cesm_settings(options.years, ocean_shape=(384, 320), atm_degrees=(180 / 191, 1.25)),
-            folder / "cesm")
-        cesm_seconds = time.perf_counter() - started
-        override = paper_locations(http.url("").rstrip("/"))
-        override.update({"applications": ["enso", "lst"],
-                         "lst": {"years": [400, 400 + options.years - 1]}})
+    cesm = cesm_settings(options.years, ocean_shape=(384, 320), atm_degrees=(180 / 191, 1.25))
+    with serve_paper_data(folder, cobe_degrees=1.0, cesm=cesm) as served:
+        preparation_seconds = time.perf_counter() - started
+        override = {**served.locations, "applications": ["enso", "lst"],
+                    "lst": {"years": [400, 400 + options.years - 1]}}
         (folder / "rehearsal.yaml").write_text(yaml.safe_dump(override))
         command = [snakemake, "--snakefile", str(REPOSITORY / "Snakefile"),
                    "--directory", str(folder / "run"), "--cores", str(options.cores),
@@ -70,7 +57,7 @@ def main() -> int:
                    "--config", f"analysis_python={sys.executable}"]
         before = load_average()
         seconds, peak_total, peak_single, code = run_with_peak_memory(
-            command, folder / "run.log", {**os.environ, **s3_environment(s3)})
+            command, folder / "run.log", {**os.environ, **served.environment})
     jobs = job_benchmarks(folder / "run")
     per_rule: dict[str, dict[str, float]] = {}
     for row in jobs:
@@ -82,8 +69,7 @@ def main() -> int:
         "date": now(), "machine": machine_description(), "exit_code": code,
         "wall_seconds": round(seconds), "peak_rss_total_mib": round(peak_total),
         "peak_rss_single_mib": round(peak_single), "load_before": before, "load_after": load_average(),
-        "data_preparation_seconds": {"cobe_sst2_1deg": round(cobe_seconds),
-                                     "cesm_stores": round(cesm_seconds)},
+        "data_preparation_seconds": round(preparation_seconds),
         "cesm_years": options.years, "job_seconds_by_benchmark_file": per_rule,
         "command": "make rehearsal",
     }

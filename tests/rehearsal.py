@@ -26,8 +26,10 @@ Used by ``tests/test_rehearsal.py`` (small grids, two seeds) and by ``benchmarks
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,20 +108,36 @@ def paper_locations(http_url: str) -> dict[str, Any]:
                      "index": {"url": f"{http_url}/{INDEX_PATH}"}}}
 
 
+@dataclass
+class Rehearsal:
+    """A running rehearsal: the servers, the config keys that point at them, the environment a
+    workflow process needs to read the local S3 server as the real bucket, and the known answer
+    of the COBE-layout SST (``truth.nc``)."""
+
+    http: Any
+    s3: Any
+    locations: dict[str, Any]
+    environment: dict[str, str]
+    truth: Path
+
+
 @contextlib.contextmanager
-def serve(folder: Path) -> Iterator[tuple[Any, Any]]:
-    """An HTTP server for ``folder`` and an S3 server, both on 127.0.0.1, for one rehearsal."""
+def serve_paper_data(folder: Path, cobe_degrees: float, cesm: dict[str, Any]) -> Iterator[Rehearsal]:
+    """Write the paper's data in their real layouts under ``folder`` and serve them on 127.0.0.1
+    (HTTP for Application 1, S3 for Application 2) while the context lasts."""
     from http_server import FaultyFileServer
     from s3_server import local_s3
 
-    with FaultyFileServer(folder) as http, local_s3() as s3:
-        yield http, s3
+    served = folder / "served"
+    write_cobe_sst2(served, grid_degrees=cobe_degrees)
+    with FaultyFileServer(served) as http, local_s3() as s3:
+        write_cesm_catalog_stores(s3, cesm, folder / "cesm")
+        yield Rehearsal(http=http, s3=s3, locations=paper_locations(http.url("").rstrip("/")),
+                        environment=s3_environment(), truth=folder / "served_truth" / "truth.nc")
 
 
-def s3_environment(s3: Any) -> dict[str, str]:
-    """What a workflow process needs to read the local S3 server as the real bucket."""
-    import os
-
+def s3_environment() -> dict[str, str]:
+    """The AWS variables the local S3 server set: what a workflow process needs to read it."""
     names = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED",
              "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION")
     return {name: os.environ[name] for name in names if name in os.environ}

@@ -41,6 +41,8 @@ def seasonal_regional_file(monthly: xr.Dataset) -> xr.Dataset:
     dataset = region.to_dataset(name="sst")
     dataset["time_bnds"] = (("time", "nbnd"), np.stack([starts.to_numpy(), ends.to_numpy()], 1))
     dataset["time"].attrs["bounds"] = "time_bnds"
+    for name in ("time", "time_bnds"):
+        dataset[name].encoding["units"] = "days since 1800-01-01"
     dataset["sst"].attrs = {**monthly["sst"].attrs, "cell_methods": "time: mean"}
     return dataset.assign_coords(forecast_period=np.timedelta64(0, "h"))
 

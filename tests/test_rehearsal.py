@@ -18,15 +18,7 @@ import pytest
 import xarray as xr
 import yaml
 from conftest import config_files, run_snakemake
-from rehearsal import (
-    CATALOG_STORES,
-    cesm_settings,
-    paper_locations,
-    s3_environment,
-    serve,
-    write_cesm_catalog_stores,
-    write_cobe_sst2,
-)
+from rehearsal import CATALOG_STORES, cesm_settings, serve_paper_data
 
 from geoxai.xai.composites import relevance_share_in_region
 
@@ -62,29 +54,24 @@ def _leaf_keys(tree: dict, prefix: str = "") -> set[str]:
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory):
     root = tmp_path_factory.mktemp("rehearsal")
-    served = root / "served"
-    write_cobe_sst2(served, grid_degrees=4)
-    with serve(served) as (http, s3):
-        write_cesm_catalog_stores(
-            s3, cesm_settings(n_years=150, ocean_shape=(60, 72), atm_degrees=(4.0, 5.0)),
-            root / "cesm")
-        bucket = sorted(path.split("/", 1)[1] for path in s3.filesystem().find(s3.bucket, maxdepth=None,
-                                                                             withdirs=False)
+    cesm = cesm_settings(n_years=150, ocean_shape=(60, 72), atm_degrees=(4.0, 5.0))
+    with serve_paper_data(root, cobe_degrees=4, cesm=cesm) as served:
+        s3 = served.s3
+        bucket = sorted(path.split("/", 1)[1] for path in s3.filesystem().find(s3.bucket)
                         if path.endswith(".zmetadata"))
-        override = _merged(paper_locations(http.url("").rstrip("/")), CI_SIZE)
+        override = _merged(served.locations, CI_SIZE)
         override_file = root / "rehearsal.yaml"
         override_file.write_text(yaml.safe_dump(override))
         workdir = root / "run"
         arguments = ("--configfile", *config_files(override_file))
-        run = run_snakemake(workdir, "--cores", "2", *arguments, env=s3_environment(s3),
+        run = run_snakemake(workdir, "--cores", "2", *arguments, env=served.environment,
                             timeout=2400)
         report = run_snakemake(workdir, "--cores", "1", *arguments, "--report",
-                               str(workdir / "results/report.html"), env=s3_environment(s3))
-        again = run_snakemake(workdir, "-n", *arguments, env=s3_environment(s3))
-        requests = [r.path for r in http.requests]
+                               str(workdir / "results/report.html"), env=served.environment)
+        again = run_snakemake(workdir, "-n", *arguments, env=served.environment)
+        requests = [r.path for r in served.http.requests]
     return {"workdir": workdir, "override": override, "bucket": bucket, "run": run,
-            "report": report, "again": again, "requests": requests,
-            "truth": root / f"{served.name}_truth"}
+            "report": report, "again": again, "requests": requests, "truth": served.truth}
 
 
 def test_only_data_locations_and_size_differ_from_the_paper_config(rehearsal):
@@ -134,7 +121,7 @@ def test_the_networks_learn_the_real_index(rehearsal):
 def test_enso_relevance_falls_where_the_signal_is(rehearsal):
     workdir = rehearsal["workdir"]
     composites = xr.open_dataset(workdir / "results/enso/composites/nino34/alpha_1_beta_0.nc")
-    truth = xr.open_dataset(rehearsal["truth"] / "truth.nc")
+    truth = xr.open_dataset(rehearsal["truth"])
     for c, name in enumerate(composites["class"].values):
         ratio = relevance_share_in_region(
             composites["relevance_composite_mean"].values[c], truth["driving_region_mask"].values,

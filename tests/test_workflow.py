@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
-from conftest import config_files, run_snakemake
+from conftest import REPO, config_files, run_snakemake
 from http_server import FaultyFileServer
 
 from geoxai.enso.synthetic import generate_enso
@@ -161,9 +161,14 @@ def test_wrong_sst_variable_stops_the_anomaly_rule_with_one_message(tmp_path):
         "index": {"url": str(served / "index.txt")},
         "anomalies": {"period": ["1950-01", "1999-12"]}}}))
     result = run_snakemake(tmp_path / "run", "results/enso/anomalies.nc", "--cores", "1",
+                           "--profile", str(REPO / "profiles" / "local"),
                            "--configfile", *config_files(override), check=False)
     assert result.returncode != 0
     log = (tmp_path / "run/logs/enso/anomalies.log").read_text()
     assert "has no variable 'tos'" in log and "variables: sst" in log
+    # The profile prints the failed job's log: the user sees the message, the key and their file.
+    console = result.stdout + result.stderr
+    assert "has no variable 'tos' (config key enso.sst.variable)" in console
+    assert f"your file {served / 'sst.nc'}" in console
     assert not (tmp_path / "run/results/enso/anomalies.nc").exists()
     shutil.rmtree(tmp_path / "run")

@@ -478,8 +478,8 @@ def fetch_cesm_variable(
     return destination
 
 
-def open_fetched(path: str, variable: str, key: str, time_chunk: int | None = None) -> xr.DataArray:
-    """``variable`` of a fetched file; ``key`` is the config key that names it."""
+def open_fetched_field(path: str, variable: str, key: str, time_chunk: int | None = None) -> xr.DataArray:
+    """``variable`` of a file a fetch rule wrote (lazily); ``key`` is the config key naming it."""
     chunks = {"time": int(time_chunk)} if time_chunk else {}
     try:
         dataset = xr.open_dataset(path, chunks=chunks)

@@ -31,6 +31,7 @@ import xarray as xr
 
 from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
+from geoxai.lst.cesm import open_fetched_field
 
 NATURAL_EARTH_SOURCE = "Natural Earth 1:110m land polygons (public domain)"
 DEFAULT_MAX_SEGMENT_DEG = 0.25
@@ -263,25 +264,15 @@ def write_land_fraction(
     rather than the file's checksum: the land fraction depends on the grid alone, and hashing the
     paper run's multi-GB file would take longer than the computation.
     """
-    try:
-        source = xr.open_dataset(trefht_path, decode_times=False)
-    except (OSError, ValueError) as error:
-        raise GeoxaiError(
-            f"{trefht_path} cannot be read ({error}): delete it and rerun the fetch rule"
-        ) from error
-    with source:
-        if trefht_variable not in source:
-            raise GeoxaiError(
-                f"{trefht_path} has no variable {trefht_variable!r} (it has "
-                f"{sorted(map(str, source.data_vars))}): check the config key lst.trefht.variable"
-            )
-        dims = set(source[trefht_variable].dims)
+    field_on_grid = open_fetched_field(trefht_path, trefht_variable, "lst.trefht.variable")
+    with field_on_grid:
+        dims = set(field_on_grid.dims)
         if not {"lat", "lon"} <= dims:
             raise GeoxaiError(
                 f"{trefht_path}: {trefht_variable} has dimensions {sorted(dims)}, not a regular "
                 "lat/lon grid: give a land fraction store in lst.landfrac.store"
             )
-        lat, lon = source["lat"].load(), source["lon"].load()
+        lat, lon = field_on_grid["lat"].load(), field_on_grid["lon"].load()
     field = land_fraction(lat, lon, name=variable)
     dataset = field.to_dataset()
     dataset.attrs = {

@@ -35,11 +35,11 @@ def lst_anomalies(
 ) -> None:
     """Seasonal SST anomalies of the CESM run on a regular grid, land 0 (the ENSO file layout)."""
     from geoxai.enso.anomalies import dask_config
-    from geoxai.lst.cesm import open_fetched
+    from geoxai.lst.cesm import open_fetched_field
     from geoxai.lst.seasonal import STANDARD_SEASONS, prepare_sst_anomalies, season_length
     from geoxai.products.anomalies import write_anomalies
 
-    sst = open_fetched(sst_path, variable, "lst.sst.variable", settings.get("time_chunk", 120))
+    sst = open_fetched_field(sst_path, variable, "lst.sst.variable", settings.get("time_chunk", 120))
     seasons = tuple(settings.get("seasons", STANDARD_SEASONS))
     season_length(seasons)
     lat2d = lon2d = None

@@ -73,7 +73,7 @@ def lst_targets(
     Which boxes are kept depends on the land fraction, so the workflow learns the box list from
     ``boxes_output`` (JSON) after this step has run.
     """
-    from geoxai.lst.cesm import open_fetched
+    from geoxai.lst.cesm import open_fetched_field
     from geoxai.lst.seasonal import (
         DEFAULT_BOX_LATS,
         DEFAULT_BOX_LONS,
@@ -89,9 +89,9 @@ def lst_targets(
     lat_edges = targets_settings.get("lat_edges", DEFAULT_BOX_LATS)
     lon_edges = targets_settings.get("lon_edges", DEFAULT_BOX_LONS)
     land_threshold = float(targets_settings.get("land_threshold", 0.5))
-    trefht = open_fetched(trefht_path, trefht_variable, "lst.trefht.variable",
+    trefht = open_fetched_field(trefht_path, trefht_variable, "lst.trefht.variable",
                           anomaly_settings.get("time_chunk", 120))
-    land = open_fetched(landfrac_path, landfrac_variable, "lst.landfrac.variable").load()
+    land = open_fetched_field(landfrac_path, landfrac_variable, "lst.landfrac.variable").load()
     with xr.set_options(keep_attrs=True):
         targets = prepare_land_targets(
             trefht,
