@@ -36,7 +36,8 @@ from typing import Any
 import xarray as xr
 
 from geoxai.enso.synthetic import generate_enso
-from geoxai.lst.synthetic import SST_STORE, TREFHT_STORE, generate_cesm_like
+from geoxai.lst.layout import SST_STORE, TREFHT_STORE
+from geoxai.lst.synthetic import generate_cesm_like
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 REAL_INDEX = REPOSITORY / "tests" / "data" / "nino34.long.anom.data"

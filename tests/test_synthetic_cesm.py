@@ -11,6 +11,7 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.lst.cesm import open_cesm_static, open_cesm_variable
+from geoxai.lst.layout import SYNTHETIC_STORES
 from geoxai.lst.seasonal import lead_labels, prepare_land_targets, prepare_sst_anomalies
 from geoxai.lst.synthetic import SyntheticCESMSettings, generate_cesm_like
 
@@ -23,9 +24,27 @@ def demo(tmp_path_factory) -> dict[str, str]:
     return generate_cesm_like({}, tmp_path_factory.mktemp("cesm_like"))
 
 
+def test_store_layout_needs_only_the_standard_library():
+    # The Snakefile reads it in Snakemake's environment, which lacks numpy and the rest.
+    import ast
+    import sys
+
+    from geoxai.lst import layout
+
+    tree = ast.parse(Path(layout.__file__).read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names} | {
+        node.module.split(".")[0] for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= set(sys.stdlib_module_names)
+
+
 def test_layout_mimics_the_cesm_stores(tmp_path):
     paths = generate_cesm_like(SMALL, tmp_path)
     assert paths["sst"].endswith("ocn/monthly/cesmLE-CTRL-SST.zarr")
+    assert {field: paths[field] for field in SYNTHETIC_STORES} == {
+        field: str(Path(tmp_path, store)) for field, store in SYNTHETIC_STORES.items()
+    }
     assert json.loads(Path(paths["sst"], ".zgroup").read_text())["zarr_format"] == 2
     assert Path(paths["sst"], ".zmetadata").exists()  # consolidated
     ocean = xr.open_zarr(paths["sst"])

@@ -1,6 +1,8 @@
-# Config validation, how rules reach the analysis environment, and the lists of targets.
+# Config validation, how rules reach the analysis environment, and helpers of the rule files.
+# The default target's lists are in targets.smk.
 import json
 import os
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -54,7 +56,6 @@ def use_analysis_environment():
 
 
 use_analysis_environment()
-GEOXAI = "python -m geoxai"
 CONFIG_JSON = json.dumps(config, sort_keys=True, default=str)
 
 
@@ -112,46 +113,13 @@ def data_inputs(wildcards=None):
     return [path for app in APPS for path in files[app]]
 
 
-def figure_files(stem):
-    return [
-        f"{stem}.{fmt}"
-        for fmt in ["png"] + [f for f in config["figures"]["formats"] if f != "png"]
-    ]
+# Application 2: the CESM stores, configured or generated under LST_SYNTHETIC_STORES in the layout
+# that geoxai.lst.layout holds. That module needs only the standard library, so this process
+# (Snakemake's environment, without the package's dependencies) reads it from the checkout.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from geoxai.lst.layout import SYNTHETIC_STORES as LST_SYNTHETIC_LAYOUT
 
-
-def figure_targets(app, target, explanation_rules, case_studies=()):
-    """Every figure of one application and target."""
-    folder = f"results/{app}/figures/{target}"
-    classes = range(len(class_names(app)))
-    stems = [f"{folder}/training", f"{folder}/index"]
-    for name in explanation_rules:
-        stems += [f"{folder}/{name}_composites_class{c}" for c in classes]
-        stems += [f"{folder}/{name}_agreement_class{c}" for c in classes]
-        stems += [f"{folder}/{name}_case_{case}" for case in case_studies]
-    return [path for stem in stems for path in figure_files(stem)]
-
-
-def enso_targets():
-    app, target, lrp_rules = "enso", "nino34", config["explain"]["rules"]
-    return [
-        f"results/{app}/labels/{target}.csv",
-        f"results/{app}/evaluation/{target}.csv",
-        f"results/{app}/report/{target}_accuracy.html",
-        *[f"results/{app}/composites/{target}/{r}.nc" for r in lrp_rules],
-        *figure_targets(app, target, lrp_rules, config["enso"].get("case_studies", [])),
-    ]
-
-
-# Application 2: the CESM stores (configured, or generated under resources/lst/stores in the
-# layout of the AWS bucket) and the target boxes, known only after the lst_targets checkpoint.
 LST_SYNTHETIC_STORES = "resources/lst/stores"
-LST_SYNTHETIC_LAYOUT = (
-    {  # geoxai.lst.synthetic writes the stores here under LST_SYNTHETIC_STORES
-        "sst": "ocn/monthly/cesmLE-CTRL-SST.zarr",
-        "trefht": "atm/monthly/cesmLE-CTRL-TREFHT.zarr",
-        "landfrac": "atm/static/grid.zarr",
-    }
-)
 
 
 def lst_synthetic():
@@ -182,41 +150,6 @@ def lst_grid_store(wildcards):
 
 def lst_store_inputs(wildcards=None):
     return [LST_SYNTHETIC_STORES] if lst_synthetic() else []
-
-
-def lst_boxes():
-    """The land boxes kept by the lst_targets checkpoint (waits for it)."""
-    boxes_json = checkpoints.lst_targets.get().output.boxes
-    boxes = json.loads(Path(boxes_json).read_text())["boxes"]
-    unknown = [
-        box for box in config["lst"].get("explain_targets", []) if box not in boxes
-    ]
-    if unknown:
-        raise ValueError(
-            f"config key lst.explain_targets names {unknown}, which are not land boxes of this run "
-            f"({boxes_json}: {', '.join(boxes)}): choose from these"
-        )
-    return boxes
-
-
-def lst_box_files(stem):
-    """`results/lst/<stem>/<box>.csv` of every box, after the checkpoint."""
-    return [f"results/lst/{stem}/{box}.csv" for box in lst_boxes()]
-
-
-def lst_targets_after_checkpoint(wildcards):
-    lrp_rules = config["explain"]["rules"]
-    case_studies = config["lst"].get("case_studies", [])
-    products = ["results/lst/skill.nc", *figure_files("results/lst/figures/skill_map")]
-    for box in lst_boxes():  # also checks lst.explain_targets against the kept boxes
-        if box not in config["lst"].get("explain_targets", []):
-            continue
-        products += [
-            f"results/lst/report/{box}_accuracy.html",
-            *[f"results/lst/composites/{box}/{r}.nc" for r in lrp_rules],
-            *figure_targets("lst", box, lrp_rules, case_studies),
-        ]
-    return products
 
 
 def lst_anomaly_memory_mb(wildcards):
@@ -255,19 +188,6 @@ def lst_skill_inputs(wildcards):
         "labels": lst_box_files("labels"),
         "targets": "results/lst/targets.nc",
     }
-
-
-def lst_products():
-    return ["results/lst/anomalies.nc", lst_targets_after_checkpoint]
-
-
-def all_targets():
-    """Everything of each configured application, then the provenance page. Items may be input
-    functions (Application 2's boxes are known only after a checkpoint)."""
-    per_application = {"enso": enso_targets, "lst": lst_products}
-    return [item for app in APPS for item in per_application[app]()] + [
-        "results/report/run_summary.html"
-    ]
 
 
 # used by data.smk

@@ -41,12 +41,10 @@ import xarray as xr
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.grid import LAT_ATTRS, LON_ATTRS
 from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
+from geoxai.lst.layout import SYNTHETIC_STORES
 from geoxai.lst.regrid import regular_grid
 
 EARTH_RADIUS_CM = 6.371e8
-SST_STORE = "ocn/monthly/cesmLE-CTRL-SST.zarr"
-TREFHT_STORE = "atm/monthly/cesmLE-CTRL-TREFHT.zarr"
-ATM_GRID_STORE = "atm/static/grid.zarr"
 TIME_UNITS = "days since 0000-01-01 00:00:00"
 
 #: Idealized continents as ellipses (centre lat, centre lon, lat semi-axis, lon semi-axis), plus
@@ -615,9 +613,7 @@ def generate_cesm_like(
     trefht = trefht_fields(settings, atm_lat, atm_lon, driver, landfrac, rng)
 
     paths = {
-        "sst": f"{base}/{SST_STORE}",
-        "trefht": f"{base}/{TREFHT_STORE}",
-        "landfrac": f"{base}/{ATM_GRID_STORE}",
+        **{field: f"{base}/{store}" for field, store in SYNTHETIC_STORES.items()},
         "truth_json": str(truth_folder / "truth.json"),
         "truth_nc": str(truth_folder / "truth.nc"),
     }

@@ -1,0 +1,81 @@
+# The default target (`all` in the Snakefile): every product and figure of each configured
+# application. Application 2's boxes are known only after the lst_targets checkpoint, so its
+# list is an input function.
+
+
+def figure_files(stem):
+    return [
+        f"{stem}.{fmt}"
+        for fmt in ["png"] + [f for f in config["figures"]["formats"] if f != "png"]
+    ]
+
+
+def figure_targets(app, target, explanation_rules, case_studies=()):
+    """Every figure of one application and target."""
+    folder = f"results/{app}/figures/{target}"
+    classes = range(len(class_names(app)))
+    stems = [f"{folder}/training", f"{folder}/index"]
+    for name in explanation_rules:
+        stems += [f"{folder}/{name}_composites_class{c}" for c in classes]
+        stems += [f"{folder}/{name}_agreement_class{c}" for c in classes]
+        stems += [f"{folder}/{name}_case_{case}" for case in case_studies]
+    return [path for stem in stems for path in figure_files(stem)]
+
+
+def enso_targets():
+    app, target, lrp_rules = "enso", "nino34", config["explain"]["rules"]
+    return [
+        f"results/{app}/labels/{target}.csv",
+        f"results/{app}/evaluation/{target}.csv",
+        f"results/{app}/report/{target}_accuracy.html",
+        *[f"results/{app}/composites/{target}/{r}.nc" for r in lrp_rules],
+        *figure_targets(app, target, lrp_rules, config["enso"].get("case_studies", [])),
+    ]
+
+
+def lst_boxes():
+    """The land boxes kept by the lst_targets checkpoint (waits for it)."""
+    boxes_json = checkpoints.lst_targets.get().output.boxes
+    boxes = json.loads(Path(boxes_json).read_text())["boxes"]
+    unknown = [
+        box for box in config["lst"].get("explain_targets", []) if box not in boxes
+    ]
+    if unknown:
+        raise ValueError(
+            f"config key lst.explain_targets names {unknown}, which are not land boxes of this run "
+            f"({boxes_json}: {', '.join(boxes)}): choose from these"
+        )
+    return boxes
+
+
+def lst_box_files(stem):
+    """`results/lst/<stem>/<box>.csv` of every box, after the checkpoint."""
+    return [f"results/lst/{stem}/{box}.csv" for box in lst_boxes()]
+
+
+def lst_targets_after_checkpoint(wildcards):
+    lrp_rules = config["explain"]["rules"]
+    case_studies = config["lst"].get("case_studies", [])
+    products = ["results/lst/skill.nc", *figure_files("results/lst/figures/skill_map")]
+    for box in lst_boxes():  # also checks lst.explain_targets against the kept boxes
+        if box not in config["lst"].get("explain_targets", []):
+            continue
+        products += [
+            f"results/lst/report/{box}_accuracy.html",
+            *[f"results/lst/composites/{box}/{r}.nc" for r in lrp_rules],
+            *figure_targets("lst", box, lrp_rules, case_studies),
+        ]
+    return products
+
+
+def lst_products():
+    return ["results/lst/anomalies.nc", lst_targets_after_checkpoint]
+
+
+def all_targets():
+    """Everything of each configured application, then the provenance page. Items may be input
+    functions (Application 2's boxes are known only after a checkpoint)."""
+    per_application = {"enso": enso_targets, "lst": lst_products}
+    return [item for app in APPS for item in per_application[app]()] + [
+        "results/report/run_summary.html"
+    ]
