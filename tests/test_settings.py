@@ -35,6 +35,19 @@ def schema_section(path: str) -> dict:
     return node
 
 
+def section_properties(node: dict) -> dict:
+    """A section's properties, merged over its allOf parts (and the definitions they name)."""
+    if "$ref" in node:
+        node = SCHEMA["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+    merged: dict = {}
+    for part in node.get("allOf", []):
+        for key, value in section_properties(part).items():
+            merged[key] = {**merged.get(key, {}), **value}
+    for key, value in node.get("properties", {}).items():
+        merged[key] = {**merged.get(key, {}), **value}
+    return merged
+
+
 def validate(config: dict) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(config)
 
@@ -64,3 +77,56 @@ def test_the_paper_config_is_valid_and_seeds_may_not_be_empty():
     validate(PAPER)
     with pytest.raises(jsonschema.ValidationError):
         validate({**PAPER, "seeds": []})
+
+
+def settings_sections():
+    from geoxai.enso.anomalies import AnomalySettings
+    from geoxai.enso.sources import SSTFileSpec
+    from geoxai.learn.labels import LabelSettings
+    from geoxai.learn.models import ModelSettings, TrainingSettings
+    from geoxai.lst.settings import LstAnomalySettings, LstLabelSettings, LstTargetSettings
+    from geoxai.xai.explain import ExplainSettings
+    from geoxai.xai.optimal_input import OptimalInputSettings
+
+    return {
+        "enso.sst": SSTFileSpec, "enso.anomalies": AnomalySettings, "enso.labels": LabelSettings,
+        "lst.anomalies": LstAnomalySettings, "lst.targets": LstTargetSettings,
+        "lst.labels": LstLabelSettings, "model": ModelSettings, "training": TrainingSettings,
+        "explain": ExplainSettings, "optimal_input": OptimalInputSettings,
+    }
+
+
+#: Keys the paper config sets on purpose to something other than a default (none is meaningful).
+NO_DEFAULT = {"explain": {"rules"}}
+
+
+def paper_section(path: str) -> dict:
+    node = PAPER
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+@pytest.mark.parametrize("path", list(settings_sections()))
+def test_settings_class_schema_and_paper_config_agree_on_every_default(path):
+    cls = settings_sections()[path]
+    built = cls.from_config({}) if hasattr(cls, "from_config") else cls()
+    defaults = plain(dataclasses.asdict(built))
+    properties = section_properties(schema_section(path))
+    assert set(defaults) == set(properties) - {"url", "sha256"}, "the schema and the class name different keys"
+    for key, value in defaults.items():
+        if "default" in properties[key]:
+            assert properties[key]["default"] == value, f"schema default of {path}.{key}"
+    for key, value in paper_section(path).items():
+        if key in defaults and key not in NO_DEFAULT.get(path, set()):
+            assert value == defaults[key], f"config/config.yaml {path}.{key}"
+
+
+def test_composite_samples_default_agrees():
+    import inspect
+
+    from geoxai.xai.composites import composite_relevance
+
+    default = inspect.signature(composite_relevance).parameters["subset"].default
+    assert schema_section("composite")["properties"]["samples"]["default"] == default
+    assert PAPER["composite"]["samples"] == default

@@ -198,7 +198,7 @@ STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
     "lst-labels": (_lst_labels, [
         ("--targets", {"required": True}), ("--anomalies", {"required": True}),
         ("--box", {"required": True}), ("--output", {"required": True}),
-        ("--lead", {"type": int, "default": 1}), ("--settings", {"type": _json, "default": {}}),
+        ("--lead", {"type": int, "required": True}), ("--settings", {"type": _json, "default": {}}),
     ]),
     "skill": (_skill, [
         ("--evaluations", {"nargs": "+", "required": True}),
@@ -224,8 +224,8 @@ STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
     "relevance": (_relevance, [
         ("--model", {"required": True}), ("--anomalies", {"required": True}),
         ("--labels", {"required": True}), ("--output", {"required": True}),
-        ("--rule", {"required": True}), ("--backend", {"default": "innvestigate"}),
-        ("--seed", {"type": int, "required": True}), ("--epsilon", {"type": float, "default": 1e-7}),
+        ("--rule", {"required": True}), ("--backend", {"required": True}),
+        ("--seed", {"type": int, "required": True}), ("--epsilon", {"type": float, "required": True}),
     ]),
     "optimal-input": (_optimal_input, [
         ("--model", {"required": True}), ("--anomalies", {"required": True}),
@@ -237,7 +237,7 @@ STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
         ("--relevance", {"nargs": "+", "required": True}),
         ("--optimal-input", {"nargs": "*", "default": []}),
         ("--anomalies", {"required": True}), ("--labels", {"required": True}),
-        ("--output", {"required": True}), ("--subset", {"default": "all"}),
+        ("--output", {"required": True}), ("--subset", {"required": True}),
     ]),
     "plot": (_plot, [
         ("kind", {"choices": ["composites", "seed-agreement", "case-study", "training", "index",

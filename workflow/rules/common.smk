@@ -158,7 +158,7 @@ def lst_anomaly_memory_mb(wildcards):
     # working copies: (4 seasons x years) x (regular grid cells) x 8 bytes x 4, plus one block of
     # monthly input per thread and the interpreter. Paper run (1801 years, 2 degrees): ~5 GB.
     years = config["lst"]["years"][1] - config["lst"]["years"][0] + 1
-    degrees = config["lst"]["anomalies"].get("grid_degrees", 2)
+    degrees = config["lst"]["anomalies"]["grid_degrees"]
     cells = (180 / degrees) * (360 / degrees)
     seasons = (
         len(config["lst"]["anomalies"].get("seasons", ["DJF", "MAM", "JJA", "SON"]))
@@ -171,7 +171,7 @@ def index_figure_labels(wildcards):
     """What the index figure draws: ENSO's thresholds, or the sign (0) of a box's temperature."""
     labels = config[wildcards.app]["labels"]
     if wildcards.app == "lst":
-        lead = config["lst"]["targets"].get("lead", 1)
+        lead = config["lst"]["targets"]["lead"]
         labels = {
             **labels,
             "negative_threshold": 0.0,

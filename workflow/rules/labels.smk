@@ -79,7 +79,7 @@ rule lst_labels:
         mem_mb=1000,
         runtime=5,
     params:
-        lead=config["lst"]["targets"].get("lead", 1),
+        lead=config["lst"]["targets"]["lead"],
         settings=json.dumps(config["lst"]["labels"]),
     shell:
         "python -m geoxai lst-labels --targets {input.targets:q} --anomalies {input.anomalies:q}"

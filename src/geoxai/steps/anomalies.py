@@ -36,24 +36,26 @@ def lst_anomalies(
     """Seasonal SST anomalies of the CESM run on a regular grid, land 0 (the ENSO file layout)."""
     from geoxai.enso.anomalies import dask_config
     from geoxai.lst.cesm import open_fetched_field
-    from geoxai.lst.seasonal import STANDARD_SEASONS, prepare_sst_anomalies, season_length
+    from geoxai.lst.seasonal import prepare_sst_anomalies, season_length
+    from geoxai.lst.settings import LstAnomalySettings
     from geoxai.products.anomalies import write_anomalies
 
-    sst = open_fetched_field(sst_path, variable, "lst.sst.variable", settings.get("time_chunk", 120))
-    seasons = tuple(settings.get("seasons", STANDARD_SEASONS))
+    chosen = LstAnomalySettings.from_config(settings)
+    sst = open_fetched_field(sst_path, variable, "lst.sst.variable", chosen.time_chunk)
+    seasons = tuple(chosen.seasons)
     season_length(seasons)
     lat2d = lon2d = None
     if "TLAT" not in sst.coords and {"lat", "lon"} <= set(sst.dims):
         # A field already on a regular grid (e.g. the atm TS store) is binned like POP cells.
         lat2d, lon2d = xr.broadcast(sst["lat"], sst["lon"])
         sst = sst.transpose(..., "lat", "lon")
-    with dask_config(settings.get("dask_scheduler", "threads")):
+    with dask_config(chosen.dask_scheduler):
         dataset = prepare_sst_anomalies(
             sst,
-            degrees=float(settings.get("grid_degrees", 2.0)),
+            degrees=float(chosen.grid_degrees),
             seasons=seasons,
-            drift=settings.get("drift", "linear"),
-            window_years=int(settings.get("window_years", 30)),
+            drift=chosen.drift,
+            window_years=int(chosen.window_years),
             lat2d=lat2d,
             lon2d=lon2d,
         )

@@ -12,7 +12,7 @@ from geoxai.products.relevance import read_optimal_inputs, read_relevance
 
 
 def composite(relevance_paths: Sequence[str], optimal_input_paths: Sequence[str], anomalies_path: str,
-              labels_path: str, output: str, class_names: Sequence[str], subset: str = "all",
+              labels_path: str, output: str, class_names: Sequence[str], subset: str,
               config: dict[str, Any] | None = None) -> xr.Dataset:
     """Composite relevance per class, per seed and over seeds, with the observed composites."""
     from geoxai.learn.samples import load_samples

@@ -12,7 +12,7 @@ from geoxai.products.relevance import optimal_input_dataset, relevance_dataset
 
 
 def relevance(model_path: str, anomalies_path: str, labels_path: str, output: str, rule: str,
-              backend: str, seed: int, class_names: Sequence[str], epsilon: float = 1e-7,
+              backend: str, seed: int, class_names: Sequence[str], epsilon: float,
               config: dict[str, Any] | None = None) -> None:
     """Raw LRP relevance of the winning logit for every labelled sample."""
     from geoxai.learn.models import load_model, predict_probabilities

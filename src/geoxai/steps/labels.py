@@ -74,23 +74,18 @@ def lst_targets(
     ``boxes_output`` (JSON) after this step has run.
     """
     from geoxai.lst.cesm import open_fetched_field
-    from geoxai.lst.seasonal import (
-        DEFAULT_BOX_LATS,
-        DEFAULT_BOX_LONS,
-        STANDARD_SEASONS,
-        prepare_land_targets,
-        season_length,
-        upper_edges,
-    )
+    from geoxai.lst.seasonal import prepare_land_targets, season_length, upper_edges
+    from geoxai.lst.settings import LstAnomalySettings, LstTargetSettings
     from geoxai.products.targets import targets_dataset, write_targets
 
-    seasons = tuple(anomaly_settings.get("seasons", STANDARD_SEASONS))
+    chosen = LstTargetSettings.from_config(targets_settings)
+    anomaly_chosen = LstAnomalySettings.from_config(anomaly_settings)
+    seasons = tuple(anomaly_chosen.seasons)
     season_length(seasons)
-    lat_edges = targets_settings.get("lat_edges", DEFAULT_BOX_LATS)
-    lon_edges = targets_settings.get("lon_edges", DEFAULT_BOX_LONS)
-    land_threshold = float(targets_settings.get("land_threshold", 0.5))
+    lat_edges, lon_edges = list(chosen.lat_edges), list(chosen.lon_edges)
+    land_threshold = float(chosen.land_threshold)
     trefht = open_fetched_field(trefht_path, trefht_variable, "lst.trefht.variable",
-                          anomaly_settings.get("time_chunk", 120))
+                          anomaly_chosen.time_chunk)
     land = open_fetched_field(landfrac_path, landfrac_variable, "lst.landfrac.variable").load()
     with xr.set_options(keep_attrs=True):
         targets = prepare_land_targets(
@@ -100,8 +95,8 @@ def lst_targets(
             lon_edges,
             land_threshold,
             seasons,
-            anomaly_settings.get("drift", "linear"),
-            int(anomaly_settings.get("window_years", 30)),
+            anomaly_chosen.drift,
+            int(anomaly_chosen.window_years),
         )
     dataset = targets_dataset(
         targets,
@@ -125,10 +120,12 @@ def lst_labels(
     each SST season that has anomalies, the chronological split, and the persistence forecast."""
     from geoxai.learn.labels import check_both_classes, chronological_split
     from geoxai.lst.seasonal import lead_labels, season_length
+    from geoxai.lst.settings import LstLabelSettings
     from geoxai.products.targets import read_box_targets
 
+    chosen = LstLabelSettings.from_config(settings)
     targets, seasons = read_box_targets(targets_path, box)
-    train_fraction = float(settings.get("train_fraction", 0.8))
+    train_fraction = float(chosen.train_fraction)
     table = lead_labels(
         targets,
         lead=int(lead),
@@ -144,7 +141,6 @@ def lst_labels(
             "from the same run, years and seasons"
         )
     table["split"] = chronological_split(len(table), train_fraction)
-    class_names = settings.get("class_names", ["cold", "warm"])
-    check_both_classes(table, class_names, f"{output} (box {box})")
+    check_both_classes(table, list(chosen.class_names), f"{output} (box {box})")
     write_label_table(table, output)
     return table

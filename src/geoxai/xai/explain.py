@@ -332,12 +332,21 @@ _BACKEND_FUNCTIONS = {"innvestigate": _explain_innvestigate, "numpy": _explain_n
 BACKENDS = tuple(_BACKEND_FUNCTIONS)
 
 
+@dataclass(frozen=True)
+class ExplainSettings:
+    """The ``explain`` config section. ``rules`` has no default: the config names them."""
+
+    rules: tuple[str, ...] = ()
+    backend: str = "innvestigate"
+    epsilon: float = 1e-7
+
+
 def explain(
     model,
     inputs: np.ndarray,
     rule: str,
-    backend: str = "innvestigate",
-    epsilon: float = 1e-7,
+    backend: str = ExplainSettings.backend,
+    epsilon: float = ExplainSettings.epsilon,
     batch_size: int = 256,
 ) -> Explanation:
     """Explain the winning logit of each row of ``inputs`` (samples, features) with ``rule``.
