@@ -1,16 +1,19 @@
 """Command-line entry point that the Snakemake rules call: ``python -m geoxai <step> --option value``.
 
-Each step is one function of :mod:`geoxai.steps`, in the module named like its rule's file. Options that
-carry a config section take JSON. A :class:`GeoxaiError` ends the process with its one message and
-exit status 2; anything else is a bug and keeps its traceback.
+Each step is one function of :mod:`geoxai.steps`, in the module named like its rule's file, and its
+options are that function's parameters (``dest``), listed once in :data:`STEPS`. Options that carry
+a config section take JSON. A :class:`GeoxaiError` ends the process with its one message and exit
+status 2; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from geoxai.core.errors import GeoxaiError
@@ -23,223 +26,138 @@ def _json(text: str) -> Any:
         raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text[:80]}") from error
 
 
-def _fetch(a):
-    from geoxai.steps import data
+@dataclass(frozen=True)
+class Step:
+    """``function`` is ``module.function`` in :mod:`geoxai.steps`; every option's ``dest`` is one of
+    its parameters. ``report`` turns what it returns into the line(s) printed for the log."""
 
-    data.fetch(a.source, a.output, sha256=a.sha256, expected=a.expected)
-
-
-def _synthesize_enso(a):
-    from geoxai.steps import data
-
-    data.synthesize_enso(a.settings, a.sst, a.index, a.truth)
+    function: str
+    options: list[tuple[str, dict[str, Any]]]
+    report: Callable[[Any], str] | None = field(default=None)
 
 
-def _anomalies(a):
-    from geoxai.steps import anomalies
-
-    anomalies.anomalies(a.sst, a.output, a.sst_spec, a.settings, config=a.config)
-
-
-def _labels(a):
-    from geoxai.steps import labels
-
-    counts = labels.labels(a.index, a.anomalies, a.output, a.counts, a.index_spec, a.settings)
-    print(json.dumps(counts))
+#: The workflow config (JSON), recorded in the outputs for provenance.
+CONFIG = ("--config", {"type": _json, "default": None, "help": "the workflow config (JSON), for provenance"})
+CLASS_NAMES = ("--class-names", {"type": _json, "required": True, "help": "JSON list, one name per class"})
 
 
-def _train(a):
-    from geoxai.steps import train
-
-    metrics = train.train(a.anomalies, a.labels, a.seed, a.model, a.metrics, a.model_config,
-                          a.training_config, a.class_names)
-    print(json.dumps(metrics["accuracy"]))
+def _landfrac_report(landfrac) -> str:
+    return f"{landfrac.name} on {landfrac.sizes['lat']} x {landfrac.sizes['lon']} cells from Natural Earth"
 
 
-def _evaluate(a):
-    from geoxai.steps import train
-
-    print(train.evaluate(a.metrics, a.output).to_string(index=False))
+def _skill_report(dataset) -> str:
+    return dataset[["validation_accuracy_median", "persistence_accuracy"]].to_dataframe().to_string()
 
 
-def _relevance(a):
-    from geoxai.steps import explain
-
-    explain.relevance(a.model, a.anomalies, a.labels, a.output, a.rule, a.backend, a.seed,
-                    a.class_names, epsilon=a.epsilon, config=a.config)
-
-
-def _optimal_input(a):
-    from geoxai.steps import explain
-
-    explain.optimal_input(a.model, a.anomalies, a.labels, a.output, a.class_index, a.seed,
-                        a.settings, a.class_names, config=a.config)
-
-
-def _composite(a):
-    from geoxai.steps import composite
-
-    composite.composite(a.relevance, a.optimal_input, a.anomalies, a.labels, a.output, a.class_names,
-                    a.subset, config=a.config)
-
-
-def _plot(a):
-    from geoxai.steps import figures
-
-    figures.plot(a.kind, a.inputs, a.outputs, a.settings, class_index=a.class_index, case=a.case,
-               truth=a.truth or None, labels=a.labels)
-
-
-def _table(a):
-    from geoxai.steps import figures
-
-    figures.accuracy_table(a.inputs[0], a.outputs[0])
-
-
-def _summary(a):
-    from geoxai.steps import figures
-
-    figures.run_summary(a.config or {}, a.inputs, a.outputs[0])
-
-
-def _synthesize_lst(a):
-    from geoxai.steps import data
-
-    print(json.dumps(data.synthesize_lst(a.settings, a.out_dir, a.truth_dir)))
-
-
-def _fetch_cesm(a):
-    from geoxai.steps import data
-
-    data.fetch_cesm(a.store, a.variable, a.output, years=a.years, grid_store=a.grid_store or None,
-                     month_stamp=a.month_stamp, static=a.static, config=a.config)
-
-
-def _lst_landfrac(a):
-    from geoxai.steps import data
-
-    field = data.lst_landfrac(a.trefht, a.output, a.variable, a.trefht_variable, config=a.config)
-    print(f"{field.name} on {field.sizes['lat']} x {field.sizes['lon']} cells from Natural Earth")
-
-
-def _lst_anomalies(a):
-    from geoxai.steps import anomalies
-
-    anomalies.lst_anomalies(a.sst, a.output, a.variable, a.settings, config=a.config)
-
-
-def _lst_targets(a):
-    from geoxai.steps import labels
-
-    boxes = labels.lst_targets(a.trefht, a.landfrac, a.output, a.boxes, a.settings,
-                              a.anomaly_settings, a.trefht_variable, a.landfrac_variable,
-                              config=a.config)
-    print(f"{len(boxes)} land boxes: {' '.join(boxes)}")
-
-
-def _lst_labels(a):
-    from geoxai.steps import labels
-
-    table = labels.lst_labels(a.targets, a.anomalies, a.box, a.output, a.lead, a.settings)
-    print(table.groupby("split")["label"].agg(["count", "mean"]).to_string())
-
-
-def _skill(a):
-    from geoxai.steps import figures
-
-    dataset = figures.skill(a.evaluations, a.labels, a.targets, a.output, config=a.config)
-    table = dataset[["validation_accuracy_median", "persistence_accuracy"]].to_dataframe()
-    print(table.to_string())
-
-
-# step name → (handler, [(option, argparse kwargs)])
-STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
-    "fetch": (_fetch, [
+STEPS: dict[str, Step] = {
+    "fetch": Step("data.fetch", [
         ("--source", {"required": True, "help": "http(s) URL or local path"}),
         ("--output", {"required": True}),
         ("--sha256", {"default": None}),
         ("--expected", {"choices": ["netcdf", "text"], "default": None}),
     ]),
-    "synthesize-enso": (_synthesize_enso, [
+    "synthesize-enso": Step("data.synthesize_enso", [
         ("--settings", {"type": _json, "default": {}}),
         ("--sst", {"required": True}), ("--index", {"required": True}), ("--truth", {"required": True}),
     ]),
-    "synthesize-lst": (_synthesize_lst, [
+    "synthesize-lst": Step("data.synthesize_lst", [
         ("--settings", {"type": _json, "default": {}}),
         ("--out-dir", {"required": True, "help": "folder (or s3://bucket) for the Zarr stores"}),
         ("--truth-dir", {"required": True, "help": "folder for truth.nc and truth.json"}),
-    ]),
-    "fetch-cesm": (_fetch_cesm, [
+    ], report=json.dumps),
+    "fetch-cesm": Step("data.fetch_cesm", [
         ("--store", {"required": True, "help": "s3://...zarr, a local .zarr folder or NetCDF"}),
         ("--variable", {"required": True}), ("--output", {"required": True}),
         ("--years", {"type": int, "nargs": 2, "default": None, "metavar": ("FIRST", "LAST")}),
         ("--grid-store", {"default": "", "help": "store with the POP grid (TLAT/TLONG/TAREA)"}),
         ("--month-stamp", {"choices": ["auto", "end", "start", "middle"], "default": "auto"}),
         ("--static", {"action": "store_true", "help": "a time-invariant field (e.g. LANDFRAC)"}),
+        CONFIG,
     ]),
-    "lst-landfrac": (_lst_landfrac, [
+    "lst-landfrac": Step("data.lst_landfrac", [
         ("--trefht", {"required": True, "help": "the fetched TREFHT file: its grid is used"}),
         ("--output", {"required": True}),
         ("--variable", {"default": "LANDFRAC", "help": "name of the written land fraction"}),
         ("--trefht-variable", {"default": "TREFHT"}),
-    ]),
-    "lst-anomalies": (_lst_anomalies, [
-        ("--sst", {"required": True}), ("--output", {"required": True}),
+        CONFIG,
+    ], report=_landfrac_report),
+    "lst-anomalies": Step("anomalies.lst_anomalies", [
+        ("--sst", {"dest": "sst_path", "required": True}), ("--output", {"required": True}),
         ("--variable", {"default": "SST"}), ("--settings", {"type": _json, "default": {}}),
+        CONFIG,
     ]),
-    "lst-targets": (_lst_targets, [
-        ("--trefht", {"required": True}), ("--landfrac", {"required": True}),
-        ("--output", {"required": True}), ("--boxes", {"required": True}),
-        ("--settings", {"type": _json, "default": {}, "help": "the lst.targets section"}),
+    "lst-targets": Step("labels.lst_targets", [
+        ("--trefht", {"dest": "trefht_path", "required": True}),
+        ("--landfrac", {"dest": "landfrac_path", "required": True}),
+        ("--output", {"required": True}), ("--boxes", {"dest": "boxes_output", "required": True}),
+        ("--settings", {"dest": "targets_settings", "type": _json, "default": {},
+                        "help": "the lst.targets section"}),
         ("--anomaly-settings", {"type": _json, "default": {}, "help": "the lst.anomalies section"}),
         ("--trefht-variable", {"default": "TREFHT"}),
         ("--landfrac-variable", {"default": "LANDFRAC"}),
-    ]),
-    "lst-labels": (_lst_labels, [
-        ("--targets", {"required": True}), ("--anomalies", {"required": True}),
+        CONFIG,
+    ], report=lambda boxes: f"{len(boxes)} land boxes: {' '.join(boxes)}"),
+    "lst-labels": Step("labels.lst_labels", [
+        ("--targets", {"dest": "targets_path", "required": True}),
+        ("--anomalies", {"dest": "anomalies_path", "required": True}),
         ("--box", {"required": True}), ("--output", {"required": True}),
         ("--lead", {"type": int, "required": True}), ("--settings", {"type": _json, "default": {}}),
-    ]),
-    "skill": (_skill, [
-        ("--evaluations", {"nargs": "+", "required": True}),
-        ("--labels", {"nargs": "+", "required": True}),
-        ("--targets", {"required": True}), ("--output", {"required": True}),
-    ]),
-    "anomalies": (_anomalies, [
-        ("--sst", {"required": True}), ("--output", {"required": True}),
+    ], report=lambda table: table.groupby("split")["label"].agg(["count", "mean"]).to_string()),
+    "skill": Step("figures.skill", [
+        ("--evaluations", {"dest": "evaluation_paths", "nargs": "+", "required": True}),
+        ("--labels", {"dest": "label_paths", "nargs": "+", "required": True}),
+        ("--targets", {"dest": "targets_path", "required": True}), ("--output", {"required": True}),
+        CONFIG,
+    ], report=_skill_report),
+    "anomalies": Step("anomalies.anomalies", [
+        ("--sst", {"dest": "sst_path", "required": True}), ("--output", {"required": True}),
         ("--sst-spec", {"type": _json, "default": {}}), ("--settings", {"type": _json, "default": {}}),
+        CONFIG,
     ]),
-    "labels": (_labels, [
-        ("--index", {"required": True}), ("--anomalies", {"required": True}),
-        ("--output", {"required": True}), ("--counts", {"required": True}),
+    "labels": Step("labels.labels", [
+        ("--index", {"dest": "index_path", "required": True}),
+        ("--anomalies", {"dest": "anomalies_path", "required": True}),
+        ("--output", {"required": True}), ("--counts", {"dest": "counts_output", "required": True}),
         ("--index-spec", {"type": _json, "default": {}}), ("--settings", {"type": _json, "default": {}}),
-    ]),
-    "train": (_train, [
-        ("--anomalies", {"required": True}), ("--labels", {"required": True}),
-        ("--seed", {"type": int, "required": True}), ("--model", {"required": True}),
-        ("--metrics", {"required": True}), ("--model-config", {"type": _json, "default": {}}),
+    ], report=json.dumps),
+    "train": Step("train.train", [
+        ("--anomalies", {"dest": "anomalies_path", "required": True}),
+        ("--labels", {"dest": "labels_path", "required": True}),
+        ("--seed", {"type": int, "required": True}), ("--model", {"dest": "model_output", "required": True}),
+        ("--metrics", {"dest": "metrics_output", "required": True}),
+        ("--model-config", {"type": _json, "default": {}}),
         ("--training-config", {"type": _json, "default": {}}),
-    ]),
-    "evaluate": (_evaluate, [("--metrics", {"nargs": "+", "required": True}), ("--output", {"required": True})]),
-    "relevance": (_relevance, [
-        ("--model", {"required": True}), ("--anomalies", {"required": True}),
-        ("--labels", {"required": True}), ("--output", {"required": True}),
+        CLASS_NAMES,
+    ], report=lambda metrics: json.dumps(metrics["accuracy"])),
+    "evaluate": Step("train.evaluate", [
+        ("--metrics", {"dest": "metrics_paths", "nargs": "+", "required": True}),
+        ("--output", {"required": True}),
+    ], report=lambda table: table.to_string(index=False)),
+    "relevance": Step("explain.relevance", [
+        ("--model", {"dest": "model_path", "required": True}),
+        ("--anomalies", {"dest": "anomalies_path", "required": True}),
+        ("--labels", {"dest": "labels_path", "required": True}), ("--output", {"required": True}),
         ("--rule", {"required": True}), ("--backend", {"required": True}),
         ("--seed", {"type": int, "required": True}), ("--epsilon", {"type": float, "required": True}),
+        CLASS_NAMES, CONFIG,
     ]),
-    "optimal-input": (_optimal_input, [
-        ("--model", {"required": True}), ("--anomalies", {"required": True}),
-        ("--labels", {"required": True}), ("--output", {"required": True}),
+    "optimal-input": Step("explain.optimal_input", [
+        ("--model", {"dest": "model_path", "required": True}),
+        ("--anomalies", {"dest": "anomalies_path", "required": True}),
+        ("--labels", {"dest": "labels_path", "required": True}), ("--output", {"required": True}),
         ("--class-index", {"type": int, "required": True}), ("--seed", {"type": int, "required": True}),
         ("--settings", {"type": _json, "default": {}}),
+        CLASS_NAMES, CONFIG,
     ]),
-    "composite": (_composite, [
-        ("--relevance", {"nargs": "+", "required": True}),
-        ("--optimal-input", {"nargs": "*", "default": []}),
-        ("--anomalies", {"required": True}), ("--labels", {"required": True}),
+    "composite": Step("composite.composite", [
+        ("--relevance", {"dest": "relevance_paths", "nargs": "+", "required": True}),
+        ("--optimal-input", {"dest": "optimal_input_paths", "nargs": "*", "default": []}),
+        ("--anomalies", {"dest": "anomalies_path", "required": True}),
+        ("--labels", {"dest": "labels_path", "required": True}),
         ("--output", {"required": True}), ("--subset", {"required": True}),
+        CLASS_NAMES, CONFIG,
     ]),
-    "plot": (_plot, [
+    "plot": Step("figures.plot", [
         ("kind", {"choices": ["composites", "seed-agreement", "case-study", "training", "index",
                               "skill-map"]}),
         ("--inputs", {"nargs": "+", "required": True}), ("--outputs", {"nargs": "+", "required": True}),
@@ -247,36 +165,42 @@ STEPS: dict[str, tuple[Callable, list[tuple[str, dict]]]] = {
         ("--case", {"default": None}), ("--truth", {"default": ""}),
         ("--labels", {"type": _json, "default": {}}),
     ]),
-    "table": (_table, [("--inputs", {"nargs": 1, "required": True}), ("--outputs", {"nargs": 1, "required": True})]),
-    "summary": (_summary, [("--inputs", {"nargs": "+", "required": True}),
-                           ("--outputs", {"nargs": 1, "required": True})]),
+    "table": Step("figures.accuracy_table", [
+        ("--inputs", {"dest": "evaluation_csv", "required": True}),
+        ("--outputs", {"dest": "output", "required": True}),
+    ]),
+    "summary": Step("figures.run_summary", [
+        ("--inputs", {"nargs": "+", "required": True}), ("--outputs", {"dest": "output", "required": True}),
+        CONFIG,
+    ]),
 }
-
-#: Options every step accepts.
-COMMON_OPTIONS = [
-    ("--config", {"type": _json, "default": None, "help": "the workflow config (JSON), for provenance"}),
-    ("--class-names", {"type": _json, "default": ["negative", "positive"]}),
-]
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="geoxai", description=__doc__.splitlines()[0])
     steps = root.add_subparsers(dest="step", required=True)
-    for name, (handler, options) in STEPS.items():
-        step = steps.add_parser(name)
-        for flag, kwargs in options + COMMON_OPTIONS:
-            step.add_argument(flag, **kwargs)
-        step.set_defaults(handler=handler)
+    for name, step in STEPS.items():
+        command = steps.add_parser(name)
+        for flag, kwargs in step.options:
+            command.add_argument(flag, **kwargs)
     return root
 
 
+def step_function(name: str) -> Callable:
+    module, function = STEPS[name].function.split(".")
+    return getattr(importlib.import_module(f"geoxai.steps.{module}"), function)
+
+
 def main(argv: list[str] | None = None) -> int:
-    arguments = parser().parse_args(argv)
+    arguments = vars(parser().parse_args(argv))
+    name = arguments.pop("step")
     try:
-        arguments.handler(arguments)
+        result = step_function(name)(**arguments)
     except GeoxaiError as error:
-        print(f"geoxai {arguments.step}: error: {error}", file=sys.stderr)
+        print(f"geoxai {name}: error: {error}", file=sys.stderr)
         return 2
+    if STEPS[name].report is not None:
+        print(STEPS[name].report(result))
     return 0
 
 

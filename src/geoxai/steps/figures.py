@@ -55,9 +55,9 @@ def accuracy_table(evaluation_csv: str, output: str) -> None:
     write_accuracy_table(read_evaluation(evaluation_csv), output)
 
 
-def run_summary(config: dict[str, Any], inputs: Sequence[str], output: str) -> None:
+def run_summary(inputs: Sequence[str], output: str, config: dict[str, Any] | None = None) -> None:
     """An HTML page for the report: the config, where the data came from, and software versions."""
-    write_run_summary(config, inputs, output)
+    write_run_summary(config or {}, inputs, output)
 
 
 def skill(
