@@ -82,6 +82,7 @@ def test_the_paper_config_is_valid_and_seeds_may_not_be_empty():
 def settings_sections():
     from geoxai.enso.anomalies import AnomalySettings
     from geoxai.enso.sources import SSTFileSpec
+    from geoxai.figures.base import FigureSettings
     from geoxai.learn.labels import LabelSettings
     from geoxai.learn.models import ModelSettings, TrainingSettings
     from geoxai.lst.settings import LstAnomalySettings, LstLabelSettings, LstTargetSettings
@@ -93,10 +94,11 @@ def settings_sections():
         "lst.anomalies": LstAnomalySettings, "lst.targets": LstTargetSettings,
         "lst.labels": LstLabelSettings, "model": ModelSettings, "training": TrainingSettings,
         "explain": ExplainSettings, "optimal_input": OptimalInputSettings,
+        "figures": FigureSettings,
     }
 
 
-#: Keys the paper config sets on purpose to something other than a default (none is meaningful).
+#: Keys without a meaningful default: the paper config sets them, the classes do not.
 NO_DEFAULT = {"explain": {"rules"}}
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,26 @@ from matplotlib.figure import Figure
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.provenance import atomic_output
+from geoxai.core.settings import settings_from_section
 
 PathLike = str | os.PathLike
 
 #: Tropical-Pacific zoom of the case studies (paper Fig. 7): 105°E–70°W, 22.5°S–22.5°N.
 TROPICAL_PACIFIC = {"lon": (105.0, 290.0), "lat": (-22.5, 22.5), "name": "Tropical Pacific"}
+
+
+@dataclass(frozen=True)
+class FigureSettings:
+    """The ``figures`` config section."""
+
+    formats: tuple[str, ...] = ("png", "pdf")
+    dpi: int = 150
+    central_longitude: float = 225.0
+    case_study_box: Mapping[str, Any] = field(default_factory=lambda: dict(TROPICAL_PACIFIC))
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> FigureSettings:
+        return settings_from_section(cls, section, "figures")
 
 #: A grid covering every longitude and at least this many degrees of latitude is drawn on the
 #: global Robinson map; a narrower band would leave most of that map empty.

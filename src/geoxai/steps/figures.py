@@ -20,9 +20,10 @@ def plot(kind: str, inputs: Sequence[str], outputs: Sequence[str], settings: dic
          labels: dict[str, Any] | None = None) -> None:
     """Draw one figure of ``kind`` from ``inputs`` into every path of ``outputs``."""
     from geoxai.figures import case_study, composites, skill_map, training
+    from geoxai.figures.base import FigureSettings
 
-    dpi = settings.get("dpi", 150)
-    central = settings.get("central_longitude", 225.0)
+    chosen = FigureSettings.from_config(settings)
+    dpi, central = chosen.dpi, chosen.central_longitude
     if kind == "composites":
         composites.plot_composites(inputs[0], class_index, outputs, central_longitude=central, dpi=dpi)
     elif kind == "seed-agreement":
@@ -32,7 +33,7 @@ def plot(kind: str, inputs: Sequence[str], outputs: Sequence[str], settings: dic
 
         month = case_study_month(case, truth)
         case_study.plot_case_study(inputs[0], inputs[1:], month, outputs, central_longitude=central, dpi=dpi,
-                                 case_study_box=settings.get("case_study_box"))
+                                 case_study_box=chosen.case_study_box)
     elif kind == "training":
         training.plot_training(inputs, outputs, dpi=dpi)
     elif kind == "index":
