@@ -46,7 +46,7 @@ paper: setup
 	$(MAKE) report
 
 ## rehearsal: the paper run at full size, offline, against local servers in the real layouts
-## (1 degree, ten seeds, both applications; about an hour on 2 cores, 6 GB of disk)
+## (1 degree, ten seeds, both applications; about 40 minutes on 2 cores, a few GB of disk)
 rehearsal: setup
 	$(ANALYSIS)/bin/python benchmarks/rehearsal.py --cores $(CORES)
 

@@ -30,12 +30,51 @@ sys.path.insert(0, str(REPOSITORY / "tests"))
 from rehearsal import cesm_settings, serve_paper_data
 
 
+def findings(run: Path, truth_nc: Path) -> dict[str, object]:
+    """What the run found, so that a finished rehearsal says more than that it finished."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from geoxai.composites import relevance_share_in_region
+
+    found: dict[str, object] = {}
+    enso = run / "results" / "enso"
+    if (enso / "labels" / "nino34.counts.json").exists():
+        counts = json.loads((enso / "labels" / "nino34.counts.json").read_text())
+        found["enso_counts"] = {split: counts[split] for split in ("all", "train", "validation")}
+        table = pd.read_csv(enso / "evaluation" / "nino34.csv", dtype={"seed": str})
+        accuracy = table[table["seed"].str.isdigit()]["validation_accuracy"]
+        found["enso_validation_accuracy"] = {"median": float(accuracy.median()),
+                                             "min": float(accuracy.min()), "seeds": len(accuracy)}
+        with xr.open_dataset(next((enso / "composites" / "nino34").glob("*.nc"))) as composite, \
+                xr.open_dataset(truth_nc) as truth:
+            found["enso_relevance_share_in_signal_region_over_area_share"] = {
+                str(name): round(float(relevance_share_in_region(
+                    composite["relevance_composite_mean"].values[c],
+                    truth["driving_region_mask"].values, composite["ocean_mask"].values)), 2)
+                for c, name in enumerate(composite["class"].values)}
+    skill_nc = run / "results" / "lst" / "skill.nc"
+    if skill_nc.exists():
+        with xr.open_dataset(skill_nc) as skill:
+            accuracy = dict(zip(map(str, skill["box"].values),
+                                skill["validation_accuracy_median"].values.tolist()))
+        driven = "lat30_lon260"  # tests/rehearsal.py: cesm_settings
+        others = [value for box, value in accuracy.items() if box != driven]
+        found["lst_boxes"] = len(accuracy)
+        found["lst_driven_box_median_accuracy"] = round(accuracy.get(driven, float("nan")), 3)
+        found["lst_other_boxes_median_accuracy"] = round(float(np.median(others)), 3)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--years", type=int, default=200, help="model years of the CESM-like record")
     parser.add_argument("--snakemake", default=None)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the run folder for inspection")
+    parser.add_argument("--applications", default="enso,lst",
+                        help="comma-separated: which applications to run (default both)")
     options = parser.parse_args()
     folder = OUTPUT / "rehearsal"
     shutil.rmtree(folder, ignore_errors=True)
@@ -46,7 +85,7 @@ def main() -> int:
     cesm = cesm_settings(options.years, ocean_shape=(384, 320), atm_degrees=(180 / 191, 1.25))
     with serve_paper_data(folder, cobe_degrees=1.0, cesm=cesm) as served:
         preparation_seconds = time.perf_counter() - started
-        override = {**served.locations, "applications": ["enso", "lst"],
+        override = {**served.locations, "applications": options.applications.split(","),
                     "lst": {"years": [400, 400 + options.years - 1]}}
         (folder / "rehearsal.yaml").write_text(yaml.safe_dump(override))
         command = [snakemake, "--snakefile", str(REPOSITORY / "Snakefile"),
@@ -72,6 +111,7 @@ def main() -> int:
         "data_preparation_seconds": round(preparation_seconds),
         "cesm_years": options.years, "job_seconds_by_benchmark_file": per_rule,
         "command": "make rehearsal",
+        "findings": findings(folder / "run", served.truth),
     }
     (folder / "result.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -101,6 +101,11 @@ def local_s3(bucket: str = BUCKET) -> Iterator[LocalS3]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
+    # moto keeps its buckets in process-wide state that outlives a server: start from empty, so
+    # one test module's stores never appear in the next one's bucket.
+    import requests
+
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     variables = {**ENVIRONMENT, "AWS_ENDPOINT_URL_S3": endpoint, "AWS_ENDPOINT_URL": endpoint}
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
