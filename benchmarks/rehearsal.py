@@ -36,7 +36,7 @@ def findings(run: Path, truth_nc: Path) -> dict[str, object]:
     import pandas as pd
     import xarray as xr
 
-    from geoxai.composites import relevance_share_in_region
+    from geoxai.xai.composites import relevance_share_in_region
 
     found: dict[str, object] = {}
     enso = run / "results" / "enso"
