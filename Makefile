@@ -48,7 +48,7 @@ paper: setup
 ## rehearsal: the paper run at full size, offline, against local servers in the real layouts
 ## (1 degree, ten seeds, both applications; about 40 minutes on 2 cores, a few GB of disk)
 rehearsal: setup
-	$(ANALYSIS)/bin/python benchmarks/rehearsal.py --cores $(CORES)
+	$(ANALYSIS)/bin/python benchmarks/bench_rehearsal.py --cores $(CORES)
 
 ## report: the HTML report of a finished run (CONFIGFILE=config/demo.yaml for the demo's)
 CONFIGFILE ?=

@@ -19,7 +19,7 @@
   The catalog does not state the stores' chunking; the stores here are chunked by whole decades
   of months over whole fields, consolidated Zarr v2 like the real ones.
 
-Used by ``tests/test_rehearsal.py`` (small grids, two seeds) and by ``benchmarks/rehearsal.py``
+Used by ``tests/test_rehearsal.py`` (small grids, two seeds) and by ``benchmarks/bench_rehearsal.py``
 (``make rehearsal``: the paper's full size).
 """
 

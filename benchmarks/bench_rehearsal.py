@@ -9,7 +9,7 @@ override changes only where the data live, turns Application 2 on and limits `ls
 record served. Results go to benchmarks/output/rehearsal/ (JSON and log); the table in
 benchmarks/README.md quotes them.
 
-    python benchmarks/rehearsal.py [--years 200] [--keep]
+    python benchmarks/bench_rehearsal.py [--years 200] [--keep]
 """
 
 from __future__ import annotations
