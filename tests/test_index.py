@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from geoxai.core.errors import GeoxaiError
-from geoxai.enso.index import read_csv_index, read_index, read_psl_index, write_psl_index
+from geoxai.enso.index import read_csv_index, read_index
+from geoxai.enso.psl import read_psl_index, write_psl_index
 
 # Two years in the PSL layout; 1871's last two months are missing, the notes contain numbers.
 PSL_TEXT = """\

@@ -73,7 +73,7 @@ def test_real_nino34_index_reproduces_the_paper_counts():
     """The published index, 1880-01..2018-12, thresholds +-0.5: 337 El Nino, 485 La Nina, 658/164."""
     from pathlib import Path
 
-    from geoxai.enso.index import read_psl_index
+    from geoxai.enso.psl import read_psl_index
 
     index = read_psl_index(Path(__file__).parent / "data" / "nino34.long.anom.data")
     table = phase_labels(index, months(1880, 139))

@@ -19,7 +19,7 @@ from geoxai.core.download import fetch_or_link
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.provenance import describe_input
 from geoxai.enso.anomalies import AnomalySettings, compute_anomalies
-from geoxai.enso.index import write_psl_index
+from geoxai.enso.psl import write_psl_index
 from geoxai.enso.sources import SSTFileSpec, open_sst
 from geoxai.steps import anomalies as anomaly_steps
 from geoxai.steps import labels as label_steps

@@ -15,7 +15,7 @@ import yaml
 from conftest import config_files, run_snakemake
 from rehearsal import REAL_INDEX
 
-from geoxai.enso.index import read_psl_index
+from geoxai.enso.psl import read_psl_index
 from geoxai.enso.synthetic import generate_enso
 
 pytestmark = pytest.mark.workflow

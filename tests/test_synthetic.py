@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
-from geoxai.enso.index import read_psl_index
+from geoxai.enso.psl import read_psl_index
 from geoxai.enso.synthetic import (
     COBE_TIME_UNITS,
     generate_enso,

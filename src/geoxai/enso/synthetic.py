@@ -32,7 +32,7 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.provenance import write_netcdf_atomic
-from geoxai.enso.index import read_psl_index, write_psl_index
+from geoxai.enso.psl import read_psl_index, write_psl_index
 
 #: The ``enso.synthetic`` config keys and their defaults.
 #:
