@@ -6,20 +6,9 @@ cesmLE-CTRL-TREFHT.zarr``); CESM2/CMIP6 piControl output comes as NetCDF files. 
 opened lazily (dask) and only the model years asked for are selected, so only their chunks are
 ever read.
 
-Monthly time stamps. CESM history files stamp each monthly mean at the END of its averaging
-interval: January 0401 carries the time 0401-02-01 00:00. Taken at face value, every month would
-be filed under the next one and a year selection would be off by a month. So before anything
-else each month is re-stamped at the middle of its averaging interval:
-
-* from the time bounds when the store has them (``time_bound`` in POP, ``time_bnds`` in CAM, or
-  whatever the ``bounds`` attribute of ``time`` names): the midpoint of the two bounds;
-* without bounds, ``month_stamp`` says where the stamps sit: ``"end"`` (CESM history: the month
-  before the stamp), ``"start"`` or ``"middle"`` (the stamp's own month); ``"auto"`` takes
-  stamps that all fall on the first of a month at midnight as CESM's end-of-month stamps and any
-  other stamps as lying inside their month (the AWS CESM1-LE stores, re-stamped mid-month).
-  An explicit ``month_stamp`` other than ``"auto"`` overrides the bounds.
-
-The returned series carries the re-stamped ``time`` and a ``time_key`` coordinate ("YYYY-MM").
+Each month is re-stamped at the middle of its averaging interval first (see
+:mod:`geoxai.lst.stamps`); the returned series carries the re-stamped ``time`` and a
+``time_key`` coordinate ("YYYY-MM"). Store access and retries are :mod:`geoxai.lst.store`.
 
 Errors name the store, and, when the caller says which config keys the settings came from
 (``config_keys``, see :func:`field_config_keys`), the full key to change, e.g. ``lst.sst.variable``.
@@ -28,12 +17,10 @@ Errors name the store, and, when the caller says which config keys the settings 
 from __future__ import annotations
 
 import datetime as _dt
-import glob
 import os
-import time as _time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -41,15 +28,10 @@ import xarray as xr
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import month_keys
 from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
+from geoxai.lst.stamps import MONTH_STAMPS, month_midpoints
+from geoxai.lst.store import key_head, open_store, with_retries
 
-T = TypeVar("T")
-
-MONTH_STAMPS = ("auto", "end", "start", "middle")
-BOUNDS_NAMES = ("time_bound", "time_bnds", "time_bounds")
-#: POP grid variables kept beside an ocean field: cell centres and areas for regridding.
 POP_GRID_VARIABLES = ("TLAT", "TLONG", "TAREA")
-REMOTE_PROTOCOLS = ("s3://", "gs://", "gcs://", "az://", "abfs://", "http://", "https://")
-#: The settings of one field's section (``lst.sst``, ``lst.trefht``, ...) that errors can name.
 FIELD_SETTINGS = ("store", "variable", "grid_store", "month_stamp")
 
 
@@ -62,198 +44,8 @@ def field_config_keys(section: str, years_key: str | None = None) -> dict[str, s
     return {**{name: f"{section}.{name}" for name in FIELD_SETTINGS}, "years": years}
 
 
-def _head(key: str | None) -> str:
-    """The head of an error about a setting: its config key when the caller gave one."""
-    return f"config key {key}: " if key else ""
-
-
 def _key(config_keys: Mapping[str, str] | None, setting: str) -> str:
-    return _head((config_keys or {}).get(setting))
-
-
-def _is_remote(store: str) -> bool:
-    return str(store).startswith(REMOTE_PROTOCOLS)
-
-
-def _connection_errors() -> tuple[type[BaseException], ...]:
-    """Exception types meaning "the server could not be reached", from the libraries present."""
-    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
-    try:
-        import botocore.exceptions
-
-        errors += [
-            botocore.exceptions.ConnectionError,
-            botocore.exceptions.ConnectTimeoutError,
-            botocore.exceptions.ReadTimeoutError,
-        ]
-    except ImportError:
-        pass
-    try:
-        import aiohttp
-
-        errors += [aiohttp.ClientConnectionError]
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
-def _endpoint_hint() -> str:
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    where = f"AWS_ENDPOINT_URL_S3={endpoint}" if endpoint else "the default AWS endpoint"
-    return (
-        f"check the network and the endpoint ({where}; unset AWS_ENDPOINT_URL_S3 for the real "
-        "AWS bucket, or set it to your S3-compatible server)"
-    )
-
-
-def with_retries(
-    action: Callable[[], T],
-    store: str,
-    retries: int = 3,
-    backoff_s: float = 1.0,
-    store_key: str | None = None,
-) -> T:
-    """Run ``action``; retry connection failures with exponential backoff, then raise GeoxaiError.
-
-    A store that does not exist or refuses access is reported at once: retrying cannot fix it.
-    ``store_key``: the config key that named the store, for the messages.
-    """
-    head = _head(store_key)
-    connection_errors = _connection_errors()
-    last: BaseException | None = None
-    for attempt in range(1, max(1, retries) + 1):
-        try:
-            return action()
-        except PermissionError as error:
-            raise GeoxaiError(
-                f"{head}access to {store} was refused ({error}): the CESM stores are public and "
-                "read anonymously; check the URL, or pass credentials in storage_options"
-            ) from error
-        except FileNotFoundError as error:
-            raise GeoxaiError(
-                f"{head}no data at {store} ({error}): check the store URL or path (CESM1-LE "
-                "control: s3://ncar-cesm-lens/ocn/monthly/cesmLE-CTRL-SST.zarr)"
-                + (f"; {_endpoint_hint()}" if _is_remote(store) else "")
-            ) from error
-        except connection_errors as error:
-            last = error
-            if attempt < retries:
-                _time.sleep(backoff_s * 2 ** (attempt - 1))
-    raise GeoxaiError(
-        f"{head}could not reach {store} after {max(1, retries)} attempt(s) "
-        f"({type(last).__name__}: {last}); {_endpoint_hint()}"
-    ) from last
-
-
-def _local_files(store: str, store_key: str | None) -> list[str]:
-    matches = sorted(glob.glob(store)) if glob.has_magic(store) else [store]
-    existing = [path for path in matches if os.path.exists(path)]
-    if not existing:
-        raise GeoxaiError(
-            f"{_head(store_key)}no file or Zarr store matches {store}: give an s3:// URL, a .zarr "
-            "folder, or NetCDF file(s) (a glob such as 'piControl/*.nc' is allowed)"
-        )
-    return existing
-
-
-def open_store(
-    store: str,
-    storage_options: dict[str, Any] | None = None,
-    retries: int = 3,
-    backoff_s: float = 1.0,
-    store_key: str | None = None,
-) -> xr.Dataset:
-    """Open a remote or local Zarr store, or local NetCDF file(s), lazily.
-
-    ``store_key``: the config key that named the store, for the messages.
-    """
-    store = str(store)
-    if _is_remote(store):
-        options = {"anon": True, **(storage_options or {})}
-        return with_retries(
-            lambda: xr.open_zarr(store, storage_options=options, consolidated=True),
-            store,
-            retries,
-            backoff_s,
-            store_key,
-        )
-    files = _local_files(store, store_key)
-    if len(files) == 1 and (
-        files[0].rstrip("/").endswith(".zarr") or Path(files[0], ".zgroup").exists()
-    ):
-        return with_retries(
-            lambda: xr.open_zarr(files[0], consolidated=None), store, retries, backoff_s, store_key
-        )
-    try:
-        if len(files) == 1:
-            return xr.open_dataset(files[0], chunks={})
-        return xr.open_mfdataset(
-            files,
-            combine="by_coords",
-            data_vars="minimal",
-            coords="minimal",
-            compat="override",
-            chunks={},
-            join="outer",
-        )
-    except (OSError, ValueError) as error:
-        raise GeoxaiError(
-            f"{_head(store_key)}cannot read {store} as NetCDF ({error}): check the file(s)"
-        ) from error
-
-
-def _bounds_variable(dataset: xr.Dataset, time_name: str) -> xr.DataArray | None:
-    declared = dataset[time_name].attrs.get("bounds") or dataset[time_name].encoding.get("bounds")
-    for name in ([declared] if declared else []) + list(BOUNDS_NAMES):
-        if name in dataset.variables and dataset[name].ndim == 2:
-            return dataset[name]
-    return None
-
-
-def _decoded_bounds(bounds: xr.DataArray, time: xr.DataArray) -> np.ndarray:
-    values = bounds.values
-    if values.dtype.kind in "fiu":  # bounds left numeric: decode them with the time axis's units
-        import cftime
-
-        units = time.encoding.get("units")
-        calendar = time.encoding.get("calendar", "standard")
-        if not units:
-            raise GeoxaiError(
-                f"time bounds {bounds.name!r} are numbers but the time axis has no units: "
-                "cannot place the months; set month_stamp to end, start or middle to place them "
-                "by their time stamps instead"
-            )
-        values = np.asarray(cftime.num2date(values, units, calendar=calendar))
-    return values
-
-
-def month_midpoints(
-    dataset: xr.Dataset, time_name: str = "time", month_stamp: str = "auto"
-) -> tuple[np.ndarray, str]:
-    """Middle of each monthly averaging interval, and a sentence saying how it was found."""
-    if month_stamp not in MONTH_STAMPS:
-        raise GeoxaiError(f"month_stamp={month_stamp!r}: use one of {', '.join(MONTH_STAMPS)}")
-    stamps = dataset[time_name]
-    bounds = _bounds_variable(dataset, time_name)
-    if bounds is not None and month_stamp == "auto":
-        edges = _decoded_bounds(bounds, stamps)
-        return edges[:, 0] + (edges[:, 1] - edges[:, 0]) / 2, (
-            f"months placed at the midpoint of their time bounds ({bounds.name})"
-        )
-    values = stamps.values
-    if month_stamp == "auto":
-        first_of_month = (
-            (stamps.dt.day == 1) & (stamps.dt.hour == 0) & (stamps.dt.minute == 0)
-        ).values.all()
-        month_stamp = "end" if first_of_month else "middle"
-    if month_stamp == "end":
-        # A stamp at the first of a month closes the previous month: step back half a month.
-        return values - _dt.timedelta(days=15), (
-            "time stamps taken as CESM end-of-interval stamps; months re-stamped 15 days earlier"
-        )
-    if month_stamp == "start":
-        return values + _dt.timedelta(days=15), "time stamps taken as month starts"
-    return values, "time stamps taken as lying inside their month"
+    return key_head((config_keys or {}).get(setting))
 
 
 def _squeeze_extra_dims(field: xr.DataArray, store: str, member: Any | None) -> xr.DataArray:
