@@ -9,10 +9,8 @@ import pytest
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.lst.boxes import land_box_targets, lead_labels, prepare_land_targets
 from geoxai.lst.seasonal import (
-    land_box_targets,
-    lead_labels,
-    prepare_land_targets,
     prepare_sst_anomalies,
     seasonal_anomalies,
     seasonal_means,

@@ -10,9 +10,10 @@ import pytest
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.lst.boxes import lead_labels, prepare_land_targets
 from geoxai.lst.cesm import open_cesm_static, open_cesm_variable
 from geoxai.lst.layout import SYNTHETIC_STORES
-from geoxai.lst.seasonal import lead_labels, prepare_land_targets, prepare_sst_anomalies
+from geoxai.lst.seasonal import prepare_sst_anomalies
 from geoxai.lst.synthetic import SyntheticCESMSettings, generate_cesm_like
 
 SMALL = {"n_years": 4, "ocean_nlat": 24, "ocean_nlon": 36, "atm_dlat": 10.0, "atm_dlon": 10.0}

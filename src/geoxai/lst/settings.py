@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from geoxai.core.settings import settings_from_section
-from geoxai.lst.seasonal import DEFAULT_BOX_LATS, DEFAULT_BOX_LONS, STANDARD_SEASONS
+from geoxai.lst.boxes import DEFAULT_BOX_LATS, DEFAULT_BOX_LONS
+from geoxai.lst.seasonal import STANDARD_SEASONS
 
 
 @dataclass(frozen=True)

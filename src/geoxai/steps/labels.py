@@ -73,8 +73,9 @@ def lst_targets(
     Which boxes are kept depends on the land fraction, so the workflow learns the box list from
     ``boxes_output`` (JSON) after this step has run.
     """
+    from geoxai.lst.boxes import prepare_land_targets, upper_edges
     from geoxai.lst.cesm import open_fetched_field
-    from geoxai.lst.seasonal import prepare_land_targets, season_length, upper_edges
+    from geoxai.lst.seasonal import season_length
     from geoxai.lst.settings import LstAnomalySettings, LstTargetSettings
     from geoxai.products.targets import targets_dataset, write_targets
 
@@ -119,7 +120,8 @@ def lst_labels(
     """The label table of one box: sign of its 2-m temperature anomaly ``lead`` seasons after
     each SST season that has anomalies, the chronological split, and the persistence forecast."""
     from geoxai.learn.labels import check_both_classes, chronological_split
-    from geoxai.lst.seasonal import lead_labels, season_length
+    from geoxai.lst.boxes import lead_labels
+    from geoxai.lst.seasonal import season_length
     from geoxai.lst.settings import LstLabelSettings
     from geoxai.products.targets import read_box_targets
 

@@ -75,7 +75,7 @@ class SyntheticCESMSettings:
 
     @property
     def driven_box_id(self) -> str:
-        from geoxai.lst.seasonal import box_id
+        from geoxai.lst.boxes import box_id
 
         return box_id(*self.driven_box)
 
