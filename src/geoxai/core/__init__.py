@@ -1,1 +1,2 @@
-"""Shared by every step: the error type, settings from config sections, atomic writes with provenance, downloads."""
+"""Shared by every step: the error type, settings from config sections, atomic writes with
+provenance, downloads, the dask scheduler."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import dask
 import numpy as np
 import xarray as xr
 
@@ -239,21 +238,3 @@ def _dataset_attrs(settings: AnomalySettings) -> dict[str, str]:
         "detrended": "linear trend per grid cell removed" if settings.detrend else "no",
         "grid": f"{settings.grid_degrees} degree block average" if settings.grid_degrees else "input grid",
     }
-
-
-def dask_config(scheduler: str):
-    """A context for dask: the threaded scheduler, or a running distributed scheduler at an address."""
-    if scheduler in {"threads", "synchronous", "processes"}:
-        return dask.config.set(scheduler=scheduler)
-    if "://" in scheduler:
-        from distributed import Client
-
-        try:
-            return Client(scheduler, timeout="30s")
-        except OSError as error:
-            raise GeoxaiError(
-                f"config key {SECTION}.dask_scheduler={scheduler!r}: no dask scheduler answers there ({error})"
-            ) from error
-    raise GeoxaiError(
-        f"config key {SECTION}.dask_scheduler={scheduler!r}: use threads, synchronous, or tcp://host:port"
-    )

@@ -13,7 +13,9 @@ def anomalies(sst_path: str, output: str, sst_spec: dict[str, Any], settings: di
               config: dict[str, Any] | None = None) -> None:
     """SST anomalies of a gridded file of monthly, seasonal or annual means (lazy, block by block)
     to NetCDF; the months each sample covers, when known, go along for the labels."""
-    from geoxai.enso.anomalies import AnomalySettings, compute_anomalies, dask_config
+    from geoxai.core.scheduler import dask_config
+    from geoxai.enso.anomalies import SECTION as ANOMALY_SECTION
+    from geoxai.enso.anomalies import AnomalySettings, compute_anomalies
     from geoxai.enso.sources import SECTION, SSTFileSpec, open_sst
     from geoxai.products.anomalies import write_anomalies
 
@@ -22,7 +24,7 @@ def anomalies(sst_path: str, output: str, sst_spec: dict[str, Any], settings: di
     sst = open_sst(sst_path, spec, lat_chunk=anomaly_settings.lat_chunk)
     dataset = compute_anomalies(sst, anomaly_settings, is_anomaly=spec.is_anomaly,
                                 source=provenance.describe_input(sst_path, f"{SECTION}.url"))
-    with dask_config(anomaly_settings.dask_scheduler):
+    with dask_config(anomaly_settings.dask_scheduler, ANOMALY_SECTION):
         write_anomalies(dataset, output, config, {"sst": sst_path})
 
 
@@ -34,7 +36,7 @@ def lst_anomalies(
     config: dict[str, Any] | None = None,
 ) -> None:
     """Seasonal SST anomalies of the CESM run on a regular grid, land 0 (the ENSO file layout)."""
-    from geoxai.enso.anomalies import dask_config
+    from geoxai.core.scheduler import dask_config
     from geoxai.lst.cesm import open_fetched_field
     from geoxai.lst.seasonal import prepare_sst_anomalies, season_length
     from geoxai.lst.settings import LstAnomalySettings
@@ -49,7 +51,8 @@ def lst_anomalies(
         # A field already on a regular grid (e.g. the atm TS store) is binned like POP cells.
         lat2d, lon2d = xr.broadcast(sst["lat"], sst["lon"])
         sst = sst.transpose(..., "lat", "lon")
-    with dask_config(chosen.dask_scheduler):
+    # Errors here have always named enso.anomalies.dask_scheduler; kept unchanged for now.
+    with dask_config(chosen.dask_scheduler, "enso.anomalies"):
         dataset = prepare_sst_anomalies(
             sst,
             degrees=float(chosen.grid_degrees),
