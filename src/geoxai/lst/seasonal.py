@@ -120,6 +120,8 @@ def _remove_drift_one_season(values: xr.DataArray, drift: str, window_years: int
     anomalies = values - values.mean("time")
     if drift == "none" or values.sizes["time"] < 3:
         return anomalies
+    # Not enso.anomalies.remove_linear_trend, though both fit a least-squares line: a series with
+    # a gap is NaN here (skipna=False) where that one fits the samples it has, and it keeps float32.
     years = np.array([int(key[:4]) for key in values["time_key"].values], dtype=np.float64)
     centred = xr.DataArray(years - years.mean(), dims="time")
     slope = (anomalies * centred).sum("time", skipna=False) / float((centred**2).sum())
