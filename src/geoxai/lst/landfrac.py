@@ -31,6 +31,7 @@ import xarray as xr
 
 from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.grid import lat_lon_attrs
 from geoxai.lst.cesm import open_fetched_field
 
 NATURAL_EARTH_SOURCE = "Natural Earth 1:110m land polygons (public domain)"
@@ -216,14 +217,9 @@ def land_fraction(
     values = land_fraction_values(
         np.asarray(lat), np.asarray(lon), land=land, max_segment_deg=max_segment_deg
     )
-    lat_attrs = dict(getattr(lat, "attrs", {})) or {
-        "units": "degrees_north",
-        "long_name": "latitude",
-    }
-    lon_attrs = dict(getattr(lon, "attrs", {})) or {
-        "units": "degrees_east",
-        "long_name": "longitude",
-    }
+    default_lat, default_lon = lat_lon_attrs("units", "long_name")
+    lat_attrs = dict(getattr(lat, "attrs", {})) or default_lat
+    lon_attrs = dict(getattr(lon, "attrs", {})) or default_lon
     return xr.DataArray(
         values,
         dims=("lat", "lon"),

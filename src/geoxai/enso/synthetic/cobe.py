@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geoxai.core.grid import lat_lon_attrs
 from geoxai.core.provenance import write_netcdf_atomic
 from geoxai.enso.psl import read_psl_index, write_psl_index
 from geoxai.enso.synthetic.model import (
@@ -26,6 +27,11 @@ from geoxai.enso.synthetic.settings import month_start, synthetic_settings
 
 COBE_TIME_UNITS = "days since 1800-1-1 00:00:00"
 COBE_MISSING_VALUE = np.float32(-9.96921e36)
+# COBE-SST2's own lat/lon attributes: capitalised long names and an axis.
+_cobe_lat, _cobe_lon = lat_lon_attrs("long_name", "standard_name", "units")
+COBE_LAT_ATTRS = {**_cobe_lat, "long_name": "Latitude", "axis": "Y"}
+COBE_LON_ATTRS = {**_cobe_lon, "long_name": "Longitude", "axis": "X"}
+TRUTH_LAT_ATTRS, TRUTH_LON_ATTRS = lat_lon_attrs("standard_name", "units")
 
 
 def _month_key(stamp: pd.Timestamp) -> str:
@@ -89,14 +95,8 @@ def _cobe_dataset(
                 "long_name": "Time", "standard_name": "time", "axis": "T",
                 "delta_t": "0000-01-00 00:00:00", "avg_period": "0000-01-00 00:00:00",
             }),
-            "lat": ("lat", lat[descending].astype(np.float32), {
-                "long_name": "Latitude", "standard_name": "latitude", "units": "degrees_north",
-                "axis": "Y",
-            }),
-            "lon": ("lon", lon.astype(np.float32), {
-                "long_name": "Longitude", "standard_name": "longitude", "units": "degrees_east",
-                "axis": "X",
-            }),
+            "lat": ("lat", lat[descending].astype(np.float32), COBE_LAT_ATTRS),
+            "lon": ("lon", lon.astype(np.float32), COBE_LON_ATTRS),
         },
         attrs={
             "title": "Synthetic monthly SST with a known ENSO answer (COBE-SST2 layout)",
@@ -164,8 +164,8 @@ def _truth_dataset(
             }),
         },
         coords={
-            "lat": ("lat", lat, {"standard_name": "latitude", "units": "degrees_north"}),
-            "lon": ("lon", lon, {"standard_name": "longitude", "units": "degrees_east"}),
+            "lat": ("lat", lat, TRUTH_LAT_ATTRS),
+            "lon": ("lon", lon, TRUTH_LON_ATTRS),
             "time": ("time", times.to_numpy(), {"standard_name": "time"}),
         },
         attrs={

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.grid import lat_lon_attrs
 from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
 from geoxai.lst.layout import SYNTHETIC_STORES
 from geoxai.lst.regrid import regular_grid
@@ -33,6 +34,8 @@ from geoxai.lst.synthetic.grids import (
 )
 
 TIME_UNITS = "days since 0000-01-01 00:00:00"
+# CAM history files give their lat/lon only a long_name and units.
+CAM_LAT_ATTRS, CAM_LON_ATTRS = lat_lon_attrs("long_name", "units")
 
 # --- time --------------------------------------------------------------------------------------
 
@@ -149,8 +152,8 @@ def _trefht_dataset(
         coords={
             "member_id": ("member_id", np.array([1], dtype=np.int64)),
             "time": time,
-            "lat": ("lat", lat, {"long_name": "latitude", "units": "degrees_north"}),
-            "lon": ("lon", lon, {"long_name": "longitude", "units": "degrees_east"}),
+            "lat": ("lat", lat, CAM_LAT_ATTRS),
+            "lon": ("lon", lon, CAM_LON_ATTRS),
         },
         attrs={
             "title": "synthetic CESM-like control run (geoxai): atmosphere",
@@ -182,8 +185,8 @@ def _atm_grid_dataset(
             ),
         },
         coords={
-            "lat": ("lat", lat, {"long_name": "latitude", "units": "degrees_north"}),
-            "lon": ("lon", lon, {"long_name": "longitude", "units": "degrees_east"}),
+            "lat": ("lat", lat, CAM_LAT_ATTRS),
+            "lon": ("lon", lon, CAM_LON_ATTRS),
         },
         attrs={"title": "synthetic CESM-like control run (geoxai): atmosphere grid"},
     )
