@@ -51,8 +51,7 @@ def lst_anomalies(
         # A field already on a regular grid (e.g. the atm TS store) is binned like POP cells.
         lat2d, lon2d = xr.broadcast(sst["lat"], sst["lon"])
         sst = sst.transpose(..., "lat", "lon")
-    # Errors here have always named enso.anomalies.dask_scheduler; kept unchanged for now.
-    with dask_config(chosen.dask_scheduler, "enso.anomalies"):
+    with dask_config(chosen.dask_scheduler, "lst.anomalies"):
         dataset = prepare_sst_anomalies(
             sst,
             degrees=float(chosen.grid_degrees),
