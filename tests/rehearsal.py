@@ -26,7 +26,6 @@ Used by ``tests/test_rehearsal.py`` (small grids, two seeds) and by ``benchmarks
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -134,11 +133,4 @@ def serve_paper_data(folder: Path, cobe_degrees: float, cesm: dict[str, Any]) ->
     with FaultyFileServer(served) as http, local_s3() as s3:
         write_cesm_catalog_stores(s3, cesm, folder / "cesm")
         yield Rehearsal(http=http, s3=s3, locations=paper_locations(http.url("").rstrip("/")),
-                        environment=s3_environment(), truth=folder / "served_truth" / "truth.nc")
-
-
-def s3_environment() -> dict[str, str]:
-    """The AWS variables the local S3 server set: what a workflow process needs to read it."""
-    names = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED",
-             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION")
-    return {name: os.environ[name] for name in names if name in os.environ}
+                        environment=s3.environment, truth=folder / "served_truth" / "truth.nc")

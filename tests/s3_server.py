@@ -55,6 +55,11 @@ class LocalS3:
     endpoint: str
     bucket: str = BUCKET
 
+    @property
+    def environment(self) -> dict[str, str]:
+        """The AWS variables that point a client (this process or a child) at this server."""
+        return {**ENVIRONMENT, "AWS_ENDPOINT_URL_S3": self.endpoint, "AWS_ENDPOINT_URL": self.endpoint}
+
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key.lstrip('/')}"
 
@@ -106,7 +111,7 @@ def local_s3(bucket: str = BUCKET) -> Iterator[LocalS3]:
     import requests
 
     requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    variables = {**ENVIRONMENT, "AWS_ENDPOINT_URL_S3": endpoint, "AWS_ENDPOINT_URL": endpoint}
+    variables = LocalS3(endpoint=endpoint, bucket=bucket).environment
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     _clear_s3fs_cache()
