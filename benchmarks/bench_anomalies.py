@@ -1,4 +1,4 @@
-"""Stage 1: monthly anomalies (``geoxai.steps.anomalies.anomalies``, NetCDF in, NetCDF out).
+"""Stage 1: monthly anomalies (``geoxai.steps.anomalies.enso_anomalies``, NetCDF in, NetCDF out).
 
 Three ways through the same file, each in its own process so that its peak memory is its own:
 
@@ -169,7 +169,7 @@ def geoxai_task(sst_path: str, output_path: str, lat_chunk: int = LAT_CHUNK,
                 "dask_scheduler": scheduler}
     result: dict[str, Any] = {}
     with phase(result, "task"):
-        anomaly_steps.anomalies(sst_path, output_path, {}, settings)
+        anomaly_steps.enso_anomalies(sst_path, output_path, {}, settings)
     result["output_mb"] = os.path.getsize(output_path) / 1e6
     if not keep:
         os.unlink(output_path)
@@ -201,11 +201,11 @@ def run(quick: bool, repeats: int) -> list[Figure]:
         ratio = theirs["task_s"] / floor["floor_s"]
         array_mib = floor["array_mib"]
         figures += [
-            Figure("anomalies", "geoxai.steps.anomalies.anomalies, wall time", size, round(theirs["task_s"], 2), "s",
+            Figure("anomalies", "geoxai.steps.anomalies.enso_anomalies, wall time", size, round(theirs["task_s"], 2), "s",
                    reference=f"{ratio:.2f}x the I/O floor (goal <= 2x)",
                    note=f"lat_chunk {LAT_CHUNK}, threads scheduler; output {theirs['output_mb']:.0f} MB",
                    load=theirs_load, repeats=repeats, date=now(), command=command),
-            Figure("anomalies", "geoxai.steps.anomalies.anomalies, peak RSS", size, round(theirs["task_peak_rss_mib"]),
+            Figure("anomalies", "geoxai.steps.anomalies.enso_anomalies, peak RSS", size, round(theirs["task_peak_rss_mib"]),
                    "MiB", reference=f"record array {array_mib:.0f} MiB; "
                    f"{theirs['task_peak_rss_mib'] / array_mib:.2f}x it",
                    note=f"from {theirs['task_rss_before_mib']:.0f} MiB after imports",

@@ -130,7 +130,7 @@ def test_memory_stays_bounded_by_the_chunk_not_the_file(tmp_path):
             clear.write("5")
         baseline = high_water_mb()
         if sys.argv[1] == "run":
-            anomaly_steps.anomalies({str(path)!r}, {str(tmp_path / 'anomalies.nc')!r}, {{}},
+            anomaly_steps.enso_anomalies({str(path)!r}, {str(tmp_path / 'anomalies.nc')!r}, {{}},
                             {{"period": ["1900-01", "1999-12"], "climatology": ["1961-01", "1990-12"],
                               "lat_chunk": 4, "dask_scheduler": "synchronous"}})
         peak = high_water_mb()
@@ -166,17 +166,17 @@ def test_a_running_dask_scheduler_gives_the_same_anomalies(tmp_path):
 
     path = sst_file(tmp_path / "sst.nc", months=120)
     settings = {"period": ["1950-01", "1959-12"], "climatology": ["1950-01", "1959-12"], "lat_chunk": 9}
-    anomaly_steps.anomalies(str(path), str(tmp_path / "threads.nc"), {}, {**settings, "dask_scheduler": "threads"})
+    anomaly_steps.enso_anomalies(str(path), str(tmp_path / "threads.nc"), {}, {**settings, "dask_scheduler": "threads"})
     with LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://", host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        anomaly_steps.anomalies(str(path), str(tmp_path / "cluster.nc"), {},
+        anomaly_steps.enso_anomalies(str(path), str(tmp_path / "cluster.nc"), {},
                         {**settings, "dask_scheduler": cluster.scheduler_address})
     with xr.open_dataset(tmp_path / "threads.nc") as local, xr.open_dataset(tmp_path / "cluster.nc") as remote:
         xr.testing.assert_equal(local["sst_anomaly"], remote["sst_anomaly"])
     with pytest.raises(GeoxaiError, match="dask_scheduler"):
-        anomaly_steps.anomalies(str(path), str(tmp_path / "x.nc"), {}, {**settings, "dask_scheduler": "magic"})
+        anomaly_steps.enso_anomalies(str(path), str(tmp_path / "x.nc"), {}, {**settings, "dask_scheduler": "magic"})
 
 
 def test_annual_samples_with_a_missing_year_are_detrended_against_their_years(tmp_path):

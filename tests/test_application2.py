@@ -185,9 +185,9 @@ def small_steps(tmp_path_factory) -> dict[str, Path]:
     paths = {name: folder / f"{name}.nc" for name in ("sst", "trefht", "landfrac", "anomalies",
                                                       "targets")}
     paths["boxes"] = folder / "targets.json"
-    data_steps.fetch_cesm(stores["sst"], "SST", str(paths["sst"]), years=[400, 410])
-    data_steps.fetch_cesm(stores["trefht"], "TREFHT", str(paths["trefht"]), years=[400, 411])
-    data_steps.fetch_cesm(stores["landfrac"], "LANDFRAC", str(paths["landfrac"]), static=True)
+    data_steps.fetch_lst_field(stores["sst"], "SST", str(paths["sst"]), years=[400, 410])
+    data_steps.fetch_lst_field(stores["trefht"], "TREFHT", str(paths["trefht"]), years=[400, 411])
+    data_steps.fetch_lst_landfrac(stores["landfrac"], "LANDFRAC", str(paths["landfrac"]))
     anomaly_steps.lst_anomalies(str(paths["sst"]), str(paths["anomalies"]), "SST", ANOMALIES)
     label_steps.lst_targets(str(paths["trefht"]), str(paths["landfrac"]), str(paths["targets"]),
                       str(paths["boxes"]), TARGETS, ANOMALIES)

@@ -287,26 +287,30 @@ def rule_config(field: str, section: dict, synthetic: dict | None = None) -> dic
     return {f"lst.{field}": section, "lst.years": [401, 401], "lst.synthetic": synthetic}
 
 
-def test_fetch_step_finds_the_field_section_in_its_config(tmp_path):
+def test_fetch_steps_name_the_keys_of_their_field_section(tmp_path):
     store = str(tmp_path / "sst.zarr")
     cesm_sst_store().to_zarr(store, zarr_format=2, consolidated=True)
     trefht = rule_config("trefht", {"store": store, "variable": "TREFHT"})
     with pytest.raises(GeoxaiError, match="^config key lst.trefht.variable: ") as error:
-        data_steps.fetch_cesm(store, "TREFHT", str(tmp_path / "t.nc"), years=[401, 401], config=trefht)
+        data_steps.fetch_lst_field(store, "TREFHT", str(tmp_path / "t.nc"), years=[401, 401], 
+                                   section="lst.trefht", config=trefht)
     assert store in str(error.value)
     with pytest.raises(GeoxaiError, match="^config key lst.years: .*from .*sst.zarr"):
-        data_steps.fetch_cesm(store, "TREFHT", str(tmp_path / "t.nc"), years=None, config=trefht)
+        data_steps.fetch_lst_field(store, "TREFHT", str(tmp_path / "t.nc"), years=None, 
+                                   section="lst.trefht", config=trefht)
     missing = str(tmp_path / "missing.zarr")
     sst = rule_config("sst", {"store": missing, "variable": "SST"})
     with pytest.raises(GeoxaiError, match="^config key lst.sst.store: .*missing.zarr"):
-        data_steps.fetch_cesm(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], config=sst)
+        data_steps.fetch_lst_field(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], 
+                                   section="lst.sst", config=sst)
     # With generated stores the store comes from lst.synthetic, not from the section.
     generated = rule_config("sst", {"store": "s3://unused", "variable": "SST"}, {"n_years": 3})
     with pytest.raises(GeoxaiError, match="^config key lst.synthetic: .*missing.zarr"):
-        data_steps.fetch_cesm(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], config=generated)
+        data_steps.fetch_lst_field(missing, "SST", str(tmp_path / "s.nc"), years=[401, 401], 
+                                   section="lst.sst", config=generated)
     landfrac = {"lst.landfrac": {"store": store, "variable": "LANDFRAC"}, "lst.synthetic": None}
     with pytest.raises(GeoxaiError, match="^config key lst.landfrac.variable: "):
-        data_steps.fetch_cesm(store, "LANDFRAC", str(tmp_path / "l.nc"), static=True, config=landfrac)
+        data_steps.fetch_lst_landfrac(store, "LANDFRAC", str(tmp_path / "l.nc"), config=landfrac)
 
 
 def test_lst_steps_name_the_variable_key_of_their_field(tmp_path):

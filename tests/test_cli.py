@@ -1,33 +1,88 @@
-"""The command line the rules call: each step's interface is written once, in geoxai.cli.STEPS."""
+"""The command line the rules call: each rule runs the step function of its name, and every option
+is a parameter of that function named like the rule's input, output, param or wildcard it gets."""
 
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 
 import pytest
 
 from geoxai import cli
 
-
-def option_names(command) -> set[str]:
-    return {action.dest for action in command._actions if action.dest != "help"}
-
-
-@pytest.mark.parametrize("name", list(cli.STEPS))
-def test_options_are_the_step_functions_parameters(name):
-    command = cli.parser()._subparsers._group_actions[0].choices[name]
-    parameters = inspect.signature(cli.step_function(name)).parameters
-    assert option_names(command) == set(parameters)
-    for parameter in parameters.values():
-        if parameter.default is inspect.Parameter.empty:
-            action = next(a for a in command._actions if a.dest == parameter.name)
-            assert action.required or action.default is not None or not action.option_strings, (
-                f"{name}: {parameter.name} has no default, so its option must give one"
-            )
+RULES = Path(__file__).resolve().parents[1] / "workflow" / "rules"
+#: ``python -m geoxai <step> ...`` inside a rule's shell string literals.
+STEP_CALL = re.compile(r"python -m geoxai (\S+)(.*?)(?:>|$)")
+#: ``--option {namespace.key:q}``, ``--option={namespace.key}``, ``--option {output:q}``.
+OPTION = re.compile(r"(--[\w-]+)[ =]\{(input|output|params|wildcards)(?:\.(\w+))?(?::q)?\}")
 
 
-@pytest.mark.parametrize(("name", "flag"), [("plot", "--class-names"), ("labels", "--config"),
-                                            ("train", "--config"), ("lst-labels", "--config")])
-def test_steps_take_no_option_they_would_ignore(name, flag):
-    command = cli.parser()._subparsers._group_actions[0].choices[name]
-    assert flag not in command._option_string_actions
+def rule_commands() -> dict[str, str]:
+    """Each rule's (or checkpoint's) ``python -m geoxai`` command, its string literals joined."""
+    commands = {}
+    for path in sorted(RULES.glob("*.smk")):
+        for block in re.split(r"\n\s*(?=(?:rule|checkpoint) \w+:)", path.read_text()):
+            header = re.match(r"\s*(?:rule|checkpoint) (\w+):", block)
+            if not header or "shell:" not in block:
+                continue
+            shell = block.split("shell:", 1)[1]
+            command = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', shell))
+            commands[header.group(1)] = command
+    return commands
+
+
+COMMANDS = rule_commands()
+
+
+def command_parser(name: str):
+    return cli.parser()._subparsers._group_actions[0].choices[name]
+
+
+def test_every_rule_runs_the_step_of_its_own_name():
+    called = {rule: STEP_CALL.search(command).group(1) for rule, command in COMMANDS.items()
+              if STEP_CALL.search(command)}
+    assert len(called) >= 25
+    assert {rule: step for rule, step in called.items() if rule != step} == {}
+    assert set(called) == set(cli.STEPS), "a step without a rule, or a rule without a step"
+
+
+@pytest.mark.parametrize("rule", sorted(cli.STEPS))
+def test_options_are_named_like_what_the_rule_passes(rule):
+    command = COMMANDS[rule]
+    passed = OPTION.findall(command)
+    assert passed, f"{rule} passes no option from its input/output/params/wildcards"
+    for flag, namespace, key in passed:
+        expected = key or namespace  # the whole ``{output}`` goes to --output
+        assert flag == cli.option_flag(expected), f"{rule}: {flag} receives {{{namespace}.{key}}}"
+    flags = {flag for flag, _, _ in passed}
+    parameters = inspect.signature(cli.step_function(rule)).parameters.values()
+    options = command_parser(rule)._option_string_actions
+    assert flags <= set(options), f"{rule} passes options its step does not take"
+    required = {cli.option_flag(p.name) for p in parameters if p.default is inspect.Parameter.empty}
+    assert required <= flags, f"{rule} does not pass every option its step needs"
+
+
+@pytest.mark.parametrize("rule", sorted(cli.STEPS))
+def test_steps_take_no_option_no_rule_passes(rule):
+    """A parameter no rule fills would be an option that is always left at its default."""
+    flags = {flag for flag, _, _ in OPTION.findall(COMMANDS[rule])}
+    parameters = inspect.signature(cli.step_function(rule)).parameters
+    assert {cli.option_flag(name) for name in parameters} == flags
+
+
+def test_options_read_lists_json_and_pairs_from_their_annotations():
+    arguments = cli.parser().parse_args([
+        "train", "--anomalies", "a.nc", "--labels", "l.csv", "--seed", "3", "--model", "m.h5",
+        "--metrics", "m.json", "--model-config", '{"hidden_units": [4]}', "--training-config", "{}",
+        "--class-names", "La Nina", "El Nino",
+    ])
+    assert arguments.seed == 3 and arguments.model_config == {"hidden_units": [4]}
+    assert arguments.class_names == ["La Nina", "El Nino"]
+    fetch = cli.parser().parse_args([
+        "fetch_lst_field", "--store", "s", "--variable", "SST", "--fetched", "f.nc",
+        "--years", "400", "599",
+    ])
+    assert fetch.years == [400, 599] and fetch.month_stamp == "auto" and fetch.config is None
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["train", "--anomalies", "a.nc"])  # required options missing

@@ -230,14 +230,14 @@ def fetched_trefht(tmp_path_factory) -> Path:
                                  "atm_dlat": 2.0, "atm_dlon": 2.5, "sst_grid_degrees": 10.0},
                                 folder / "stores")
     path = folder / "trefht.nc"
-    data_steps.fetch_cesm(stores["trefht"], "TREFHT", str(path), years=[400, 403])
+    data_steps.fetch_lst_field(stores["trefht"], "TREFHT", str(path), years=[400, 403])
     return path
 
 
 def test_step_writes_a_land_fraction_that_lst_targets_reads(fetched_trefht, tmp_path):
     output = tmp_path / "landfrac.nc"
     config = {"lst.landfrac": {"store": None, "variable": "LANDFRAC"}}
-    assert cli_main(["lst-landfrac", "--trefht", str(fetched_trefht), "--output", str(output),
+    assert cli_main(["compute_lst_landfrac", "--trefht", str(fetched_trefht), "--landfrac", str(output),
                      "--config", json.dumps(config)]) == 0
     with xr.open_dataset(fetched_trefht) as trefht, xr.open_dataset(output) as written:
         np.testing.assert_array_equal(written["lat"], trefht["lat"])

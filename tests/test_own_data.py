@@ -92,8 +92,8 @@ def run_steps(tmp_path, sst_link, sst_spec, labels, index, anomalies=PERIOD, nam
     write_psl_index(index, index_path)
     anomalies_path = out / "anomalies.nc"
     if not anomalies_path.exists():
-        anomaly_steps.anomalies(str(sst_link), str(anomalies_path), sst_spec, anomalies)
-    counts = label_steps.labels(str(index_path), str(anomalies_path), str(out / "labels.csv"),
+        anomaly_steps.enso_anomalies(str(sst_link), str(anomalies_path), sst_spec, anomalies)
+    counts = label_steps.enso_labels(str(index_path), str(anomalies_path), str(out / "labels.csv"),
                           str(out / "counts.json"), {"format": "psl"}, labels)
     table = pd.read_csv(out / "labels.csv", dtype={"time": str})
     assert json.loads((out / "counts.json").read_text()) == counts
@@ -249,7 +249,7 @@ def test_extra_coordinates_never_reach_the_anomaly_file(tmp_path):
     dataset["time_bnds"].encoding["units"] = "days since 1900-01-01"
     dataset.to_netcdf(tmp_path / "forecast.nc")
     output = tmp_path / "anomalies.nc"
-    anomaly_steps.anomalies(str(tmp_path / "forecast.nc"), str(output), {},
+    anomaly_steps.enso_anomalies(str(tmp_path / "forecast.nc"), str(output), {},
                     {"period": ["1950-01", "1953-12"], "climatology": ["1950-01", "1953-12"]})
     with xr.open_dataset(output, decode_times=False) as result:
         assert set(result.data_vars) == {"sst_anomaly", "ocean_mask"}
@@ -280,7 +280,7 @@ def test_errors_name_the_users_file_and_the_full_key(tmp_path):
     assert str(original) in str(dims.value)
 
     with pytest.raises(GeoxaiError) as period:
-        anomaly_steps.anomalies(str(link), str(tmp_path / "a.nc"), {}, {"period": ["1800-01", "1850-12"]})
+        anomaly_steps.enso_anomalies(str(link), str(tmp_path / "a.nc"), {}, {"period": ["1800-01", "1850-12"]})
     assert "enso.anomalies.period" in str(period.value) and str(original) in str(period.value)
 
     # No bounds and no sample_months: `sample` labels cannot be honoured.

@@ -1,17 +1,24 @@
-"""Command-line entry point that the Snakemake rules call: ``python -m geoxai <step> --option value``.
+"""Command-line entry point that the Snakemake rules call: ``python -m geoxai <rule> --option value``.
 
-Each step is one function of :mod:`geoxai.steps`, in the module named like its rule's file, and its
-options are that function's parameters (``dest``), listed once in :data:`STEPS`. Options that carry
-a config section take JSON. A :class:`GeoxaiError` ends the process with its one message and exit
-status 2; anything else is a bug and keeps its traceback.
+Every rule of ``workflow/rules/<file>.smk`` runs the function of the same name in
+``geoxai/steps/<file>.py``, and that function's signature *is* the command line: each parameter
+is an option named after it (``sst_spec`` → ``--sst-spec``), which is also the name of the
+rule's input, output, param or wildcard it receives. The annotation says how the option is read:
+``str``/``int``/``float`` as such, ``bool`` as a flag, a ``dict`` as JSON, a ``Sequence`` as one
+or more words, a ``tuple[int, int]`` as two numbers. A :class:`GeoxaiError` ends the process with
+its one message and exit status 2; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections.abc
 import importlib
+import inspect
 import json
 import sys
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,17 +35,11 @@ def _json(text: str) -> Any:
 
 @dataclass(frozen=True)
 class Step:
-    """``function`` is ``module.function`` in :mod:`geoxai.steps`; every option's ``dest`` is one of
-    its parameters. ``report`` turns what it returns into the line(s) printed for the log."""
+    """``module`` of :mod:`geoxai.steps` holding the function named like the rule; ``report``
+    turns what the function returns into the line(s) printed for the rule's log."""
 
-    function: str
-    options: list[tuple[str, dict[str, Any]]]
+    module: str
     report: Callable[[Any], str] | None = field(default=None)
-
-
-#: The workflow config (JSON), recorded in the outputs for provenance.
-CONFIG = ("--config", {"type": _json, "default": None, "help": "the workflow config (JSON), for provenance"})
-CLASS_NAMES = ("--class-names", {"type": _json, "required": True, "help": "JSON list, one name per class"})
 
 
 def _landfrac_report(landfrac) -> str:
@@ -49,146 +50,82 @@ def _skill_report(dataset) -> str:
     return dataset[["validation_accuracy_median", "persistence_accuracy"]].to_dataframe().to_string()
 
 
+#: Rule name → where its step lives. A rule absent here has no step (e.g. ``all``).
 STEPS: dict[str, Step] = {
-    "fetch": Step("data.fetch", [
-        ("--source", {"required": True, "help": "http(s) URL or local path"}),
-        ("--output", {"required": True}),
-        ("--sha256", {"default": None}),
-        ("--expected", {"choices": ["netcdf", "text"], "default": None}),
-    ]),
-    "synthesize-enso": Step("data.synthesize_enso", [
-        ("--settings", {"type": _json, "default": {}}),
-        ("--sst", {"required": True}), ("--index", {"required": True}), ("--truth", {"required": True}),
-    ]),
-    "synthesize-lst": Step("data.synthesize_lst", [
-        ("--settings", {"type": _json, "default": {}}),
-        ("--out-dir", {"required": True, "help": "folder (or s3://bucket) for the Zarr stores"}),
-        ("--truth-dir", {"required": True, "help": "folder for truth.nc and truth.json"}),
-    ], report=json.dumps),
-    "fetch-cesm": Step("data.fetch_cesm", [
-        ("--store", {"required": True, "help": "s3://...zarr, a local .zarr folder or NetCDF"}),
-        ("--variable", {"required": True}), ("--output", {"required": True}),
-        ("--years", {"type": int, "nargs": 2, "default": None, "metavar": ("FIRST", "LAST")}),
-        ("--grid-store", {"default": "", "help": "store with the POP grid (TLAT/TLONG/TAREA)"}),
-        ("--month-stamp", {"choices": ["auto", "end", "start", "middle"], "default": "auto"}),
-        ("--static", {"action": "store_true", "help": "a time-invariant field (e.g. LANDFRAC)"}),
-        CONFIG,
-    ]),
-    "lst-landfrac": Step("data.lst_landfrac", [
-        ("--trefht", {"required": True, "help": "the fetched TREFHT file: its grid is used"}),
-        ("--output", {"required": True}),
-        ("--variable", {"default": "LANDFRAC", "help": "name of the written land fraction"}),
-        ("--trefht-variable", {"default": "TREFHT"}),
-        CONFIG,
-    ], report=_landfrac_report),
-    "lst-anomalies": Step("anomalies.lst_anomalies", [
-        ("--sst", {"dest": "sst_path", "required": True}), ("--output", {"required": True}),
-        ("--variable", {"default": "SST"}), ("--settings", {"type": _json, "default": {}}),
-        CONFIG,
-    ]),
-    "lst-targets": Step("labels.lst_targets", [
-        ("--trefht", {"dest": "trefht_path", "required": True}),
-        ("--landfrac", {"dest": "landfrac_path", "required": True}),
-        ("--output", {"required": True}), ("--boxes", {"dest": "boxes_output", "required": True}),
-        ("--settings", {"dest": "targets_settings", "type": _json, "default": {},
-                        "help": "the lst.targets section"}),
-        ("--anomaly-settings", {"type": _json, "default": {}, "help": "the lst.anomalies section"}),
-        ("--trefht-variable", {"default": "TREFHT"}),
-        ("--landfrac-variable", {"default": "LANDFRAC"}),
-        CONFIG,
-    ], report=lambda boxes: f"{len(boxes)} land boxes: {' '.join(boxes)}"),
-    "lst-labels": Step("labels.lst_labels", [
-        ("--targets", {"dest": "targets_path", "required": True}),
-        ("--anomalies", {"dest": "anomalies_path", "required": True}),
-        ("--box", {"required": True}), ("--output", {"required": True}),
-        ("--lead", {"type": int, "required": True}), ("--settings", {"type": _json, "default": {}}),
-    ], report=lambda table: table.groupby("split")["label"].agg(["count", "mean"]).to_string()),
-    "skill": Step("figures.skill", [
-        ("--evaluations", {"dest": "evaluation_paths", "nargs": "+", "required": True}),
-        ("--labels", {"dest": "label_paths", "nargs": "+", "required": True}),
-        ("--targets", {"dest": "targets_path", "required": True}), ("--output", {"required": True}),
-        CONFIG,
-    ], report=_skill_report),
-    "anomalies": Step("anomalies.anomalies", [
-        ("--sst", {"dest": "sst_path", "required": True}), ("--output", {"required": True}),
-        ("--sst-spec", {"type": _json, "default": {}}), ("--settings", {"type": _json, "default": {}}),
-        CONFIG,
-    ]),
-    "labels": Step("labels.labels", [
-        ("--index", {"dest": "index_path", "required": True}),
-        ("--anomalies", {"dest": "anomalies_path", "required": True}),
-        ("--output", {"required": True}), ("--counts", {"dest": "counts_output", "required": True}),
-        ("--index-spec", {"type": _json, "default": {}}), ("--settings", {"type": _json, "default": {}}),
-    ], report=json.dumps),
-    "train": Step("train.train", [
-        ("--anomalies", {"dest": "anomalies_path", "required": True}),
-        ("--labels", {"dest": "labels_path", "required": True}),
-        ("--seed", {"type": int, "required": True}), ("--model", {"dest": "model_output", "required": True}),
-        ("--metrics", {"dest": "metrics_output", "required": True}),
-        ("--model-config", {"type": _json, "default": {}}),
-        ("--training-config", {"type": _json, "default": {}}),
-        CLASS_NAMES,
-    ], report=lambda metrics: json.dumps(metrics["accuracy"])),
-    "evaluate": Step("train.evaluate", [
-        ("--metrics", {"dest": "metrics_paths", "nargs": "+", "required": True}),
-        ("--output", {"required": True}),
-    ], report=lambda table: table.to_string(index=False)),
-    "relevance": Step("explain.relevance", [
-        ("--model", {"dest": "model_path", "required": True}),
-        ("--anomalies", {"dest": "anomalies_path", "required": True}),
-        ("--labels", {"dest": "labels_path", "required": True}), ("--output", {"required": True}),
-        ("--rule", {"required": True}), ("--backend", {"required": True}),
-        ("--seed", {"type": int, "required": True}), ("--epsilon", {"type": float, "required": True}),
-        CLASS_NAMES, CONFIG,
-    ]),
-    "optimal-input": Step("explain.optimal_input", [
-        ("--model", {"dest": "model_path", "required": True}),
-        ("--anomalies", {"dest": "anomalies_path", "required": True}),
-        ("--labels", {"dest": "labels_path", "required": True}), ("--output", {"required": True}),
-        ("--class-index", {"type": int, "required": True}), ("--seed", {"type": int, "required": True}),
-        ("--settings", {"type": _json, "default": {}}),
-        CLASS_NAMES, CONFIG,
-    ]),
-    "composite": Step("composite.composite", [
-        ("--relevance", {"dest": "relevance_paths", "nargs": "+", "required": True}),
-        ("--optimal-input", {"dest": "optimal_input_paths", "nargs": "*", "default": []}),
-        ("--anomalies", {"dest": "anomalies_path", "required": True}),
-        ("--labels", {"dest": "labels_path", "required": True}),
-        ("--output", {"required": True}), ("--subset", {"required": True}),
-        CLASS_NAMES, CONFIG,
-    ]),
-    "plot": Step("figures.plot", [
-        ("kind", {"choices": ["composites", "seed-agreement", "case-study", "training", "index",
-                              "skill-map"]}),
-        ("--inputs", {"nargs": "+", "required": True}), ("--outputs", {"nargs": "+", "required": True}),
-        ("--settings", {"type": _json, "default": {}}), ("--class-index", {"type": int, "default": None}),
-        ("--case", {"default": None}), ("--truth", {"default": ""}),
-        ("--labels", {"type": _json, "default": {}}),
-    ]),
-    "table": Step("figures.accuracy_table", [
-        ("--inputs", {"dest": "evaluation_csv", "required": True}),
-        ("--outputs", {"dest": "output", "required": True}),
-    ]),
-    "summary": Step("figures.run_summary", [
-        ("--inputs", {"nargs": "+", "required": True}), ("--outputs", {"dest": "output", "required": True}),
-        CONFIG,
-    ]),
+    "synthesize_enso": Step("data"),
+    "fetch_enso_sst": Step("data"),
+    "fetch_enso_index": Step("data"),
+    "synthesize_lst": Step("data", report=json.dumps),
+    "fetch_lst_field": Step("data"),
+    "fetch_lst_landfrac": Step("data"),
+    "compute_lst_landfrac": Step("data", report=_landfrac_report),
+    "enso_anomalies": Step("anomalies"),
+    "lst_anomalies": Step("anomalies"),
+    "enso_labels": Step("labels", report=json.dumps),
+    "lst_targets": Step("labels", report=lambda boxes: f"{len(boxes)} land boxes: {' '.join(boxes)}"),
+    "lst_labels": Step(
+        "labels", report=lambda table: table.groupby("split")["label"].agg(["count", "mean"]).to_string()
+    ),
+    "train": Step("train", report=lambda metrics: json.dumps(metrics["accuracy"])),
+    "evaluate": Step("train", report=lambda table: table.to_string(index=False)),
+    "relevance": Step("explain"),
+    "optimal_input": Step("explain"),
+    "composite": Step("composite"),
+    "figure_composites": Step("figures"),
+    "figure_seed_agreement": Step("figures"),
+    "figure_case_study": Step("figures"),
+    "figure_training": Step("figures"),
+    "figure_index": Step("figures"),
+    "figure_skill_map": Step("figures"),
+    "evaluation_table": Step("figures"),
+    "run_summary": Step("figures"),
+    "lst_skill": Step("figures", report=_skill_report),
 }
+
+
+def step_function(name: str) -> Callable:
+    return getattr(importlib.import_module(f"geoxai.steps.{STEPS[name].module}"), name)
+
+
+def option_flag(parameter: str) -> str:
+    return "--" + parameter.replace("_", "-")
+
+
+def _argument(parameter: inspect.Parameter, hint: Any) -> dict[str, Any]:
+    """argparse keywords for one step parameter, from its annotation and default."""
+    required = parameter.default is inspect.Parameter.empty
+    options: dict[str, Any] = {"dest": parameter.name}
+    if not required:
+        options["default"] = parameter.default
+    arguments = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(arguments) == 1:
+        hint = arguments[0]  # ``X | None``: read as X, None is the default
+    origin = typing.get_origin(hint) or hint
+    if hint is bool:
+        return {**options, "action": "store_true"}
+    if origin in (dict, collections.abc.Mapping):
+        return {**options, "type": _json, "required": required}
+    if origin is tuple:
+        items = typing.get_args(hint)
+        return {**options, "type": items[0], "nargs": len(items), "required": required}
+    if origin in (list, collections.abc.Sequence):
+        (item,) = typing.get_args(hint) or (str,)
+        return {**options, "type": item, "nargs": "+" if required else "*", "required": required}
+    if hint in (str, int, float):
+        return {**options, "type": hint, "required": required}
+    raise TypeError(f"step parameter {parameter.name}: no command-line reading of {hint!r}")
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="geoxai", description=__doc__.splitlines()[0])
     steps = root.add_subparsers(dest="step", required=True)
-    for name, step in STEPS.items():
-        command = steps.add_parser(name)
-        for flag, kwargs in step.options:
-            command.add_argument(flag, **kwargs)
+    for name in STEPS:
+        function = step_function(name)
+        command = steps.add_parser(name, help=(function.__doc__ or "").splitlines()[0])
+        hints = typing.get_type_hints(function)
+        for parameter in inspect.signature(function).parameters.values():
+            command.add_argument(option_flag(parameter.name), **_argument(parameter, hints[parameter.name]))
     return root
-
-
-def step_function(name: str) -> Callable:
-    module, function = STEPS[name].function.split(".")
-    return getattr(importlib.import_module(f"geoxai.steps.{module}"), function)
 
 
 def main(argv: list[str] | None = None) -> int:

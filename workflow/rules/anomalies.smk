@@ -5,7 +5,7 @@ rule enso_anomalies:
     input:
         sst="resources/enso/sst.nc",
     output:
-        "results/enso/anomalies.nc",
+        anomalies="results/enso/anomalies.nc",
     log:
         "logs/enso/anomalies.log",
     benchmark:
@@ -22,7 +22,7 @@ rule enso_anomalies:
         settings=json.dumps(config["enso"]["anomalies"]),
         config=provenance_config("enso.sst", "enso.anomalies"),
     shell:
-        "python -m geoxai anomalies --sst {input.sst:q} --output {output:q} --sst-spec {params.sst_spec:q}"
+        "python -m geoxai enso_anomalies --sst {input.sst:q} --anomalies {output.anomalies:q} --sst-spec {params.sst_spec:q}"
         " --settings {params.settings:q} --config {params.config:q} > {log:q} 2>&1"
 
 
@@ -30,7 +30,7 @@ rule lst_anomalies:
     input:
         sst="resources/lst/sst.nc",
     output:
-        "results/lst/anomalies.nc",
+        anomalies="results/lst/anomalies.nc",
     log:
         "logs/lst/anomalies.log",
     benchmark:
@@ -47,6 +47,6 @@ rule lst_anomalies:
         settings=json.dumps(config["lst"]["anomalies"]),
         config=provenance_config("lst.sst", "lst.years", "lst.anomalies"),
     shell:
-        "python -m geoxai lst-anomalies --sst {input.sst:q} --output {output:q}"
+        "python -m geoxai lst_anomalies --sst {input.sst:q} --anomalies {output.anomalies:q}"
         " --variable {params.variable:q} --settings {params.settings:q} --config {params.config:q}"
         " > {log:q} 2>&1"

@@ -97,8 +97,8 @@ def class_names(app):
     return config[app]["labels"]["class_names"]
 
 
-def class_names_json(wildcards):
-    return json.dumps(class_names(wildcards.app))
+def class_names_of_app(wildcards):
+    return class_names(wildcards.app)
 
 
 def seeds():
@@ -167,7 +167,7 @@ def lst_anomaly_memory_mb(wildcards):
     return 1000 + int(seasons * cells * 8 * 4 / 1e6)
 
 
-def index_figure_labels(wildcards):
+def index_figure_wording(wildcards):
     """What the index figure draws: ENSO's thresholds, or the sign (0) of a box's temperature."""
     labels = config[wildcards.app]["labels"]
     if wildcards.app == "lst":
@@ -189,11 +189,6 @@ def lst_skill_inputs(wildcards):
         "labels": lst_box_files("labels"),
         "targets": "results/lst/targets.nc",
     }
-
-
-# used by data.smk
-def checksum_option(entry):
-    return f"--sha256 {entry['sha256']}" if entry.get("sha256") else ""
 
 
 # used by train.smk

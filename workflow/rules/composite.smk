@@ -6,7 +6,7 @@ rule composite:
     input:
         unpack(composite_inputs),
     output:
-        "results/{app}/composites/{target}/{lrp_rule}.nc",
+        composite="results/{app}/composites/{target}/{lrp_rule}.nc",
     log:
         "logs/{app}/composite/{target}/{lrp_rule}.log",
     conda:
@@ -16,12 +16,12 @@ rule composite:
         runtime=15,
     params:
         subset=config["composite"]["samples"],
-        class_names=class_names_json,
+        class_names=class_names_of_app,
         config=provenance_config(
             "seeds", "model", "training", "explain", "optimal_input", "composite"
         ),
     shell:
         "python -m geoxai composite --relevance {input.relevance:q} --optimal-input {input.optimal_input:q}"
-        " --anomalies {input.anomalies:q} --labels {input.labels:q} --output {output:q}"
+        " --anomalies {input.anomalies:q} --labels {input.labels:q} --composite {output.composite:q}"
         " --subset {params.subset:q} --class-names {params.class_names:q}"
         " --config {params.config:q} > {log:q} 2>&1"

@@ -21,14 +21,14 @@ if config["enso"].get("synthetic"):
         params:
             settings=json.dumps(config["enso"]["synthetic"]),
         shell:
-            "python -m geoxai synthesize-enso --settings {params.settings:q} --sst {output.sst:q}"
+            "python -m geoxai synthesize_enso --settings {params.settings:q} --sst {output.sst:q}"
             " --index {output.index:q} --truth {output.truth:q} > {log:q} 2>&1"
 
 else:
 
     rule fetch_enso_sst:
         output:
-            "resources/enso/sst.nc",
+            sst="resources/enso/sst.nc",
         log:
             "logs/enso/fetch_sst.log",
         retries: 2
@@ -39,14 +39,14 @@ else:
             runtime=60,
         params:
             source=config["enso"]["sst"]["url"],
-            checksum=checksum_option(config["enso"]["sst"]),
+            checksum=config["enso"]["sst"].get("sha256") or "",
         shell:
-            "python -m geoxai fetch --source {params.source:q} --output {output:q} --expected netcdf"
-            " {params.checksum} > {log:q} 2>&1"
+            "python -m geoxai fetch_enso_sst --source {params.source:q} --sst {output.sst:q}"
+            " --checksum={params.checksum:q} > {log:q} 2>&1"
 
     rule fetch_enso_index:
         output:
-            "resources/enso/index.txt",
+            index="resources/enso/index.txt",
         log:
             "logs/enso/fetch_index.log",
         retries: 2
@@ -57,10 +57,10 @@ else:
             runtime=10,
         params:
             source=config["enso"]["index"]["url"],
-            checksum=checksum_option(config["enso"]["index"]),
+            checksum=config["enso"]["index"].get("sha256") or "",
         shell:
-            "python -m geoxai fetch --source {params.source:q} --output {output:q} --expected text"
-            " {params.checksum} > {log:q} 2>&1"
+            "python -m geoxai fetch_enso_index --source {params.source:q} --index {output.index:q}"
+            " --checksum={params.checksum:q} > {log:q} 2>&1"
 
     localrules:
         fetch_enso_sst,
@@ -92,15 +92,15 @@ if lst_synthetic():
             settings=json.dumps(config["lst"]["synthetic"]),
             truth_dir=lambda wildcards, output: os.path.dirname(output.truth),
         shell:
-            "python -m geoxai synthesize-lst --settings {params.settings:q}"
-            " --out-dir {output.stores:q} --truth-dir {params.truth_dir:q} > {log:q} 2>&1"
+            "python -m geoxai synthesize_lst --settings {params.settings:q}"
+            " --stores {output.stores:q} --truth-dir {params.truth_dir:q} > {log:q} 2>&1"
 
 
 rule fetch_lst_field:
     input:
         lst_store_inputs,
     output:
-        "resources/lst/{field}.nc",
+        fetched="resources/lst/{field}.nc",
     log:
         "logs/lst/fetch_{field}.log",
     wildcard_constraints:
@@ -118,14 +118,16 @@ rule fetch_lst_field:
             "month_stamp", "auto"
         ),
         grid_store=lst_grid_store,
-        years=" ".join(str(year) for year in config["lst"]["years"]),
+        years=config["lst"]["years"],
+        section=lambda wildcards: f"lst.{wildcards.field}",
         config=lambda wildcards: provenance_config(
             f"lst.{wildcards.field}", "lst.years", "lst.synthetic"
         )(wildcards),
     shell:
-        "python -m geoxai fetch-cesm --store {params.store:q} --variable {params.variable:q}"
+        "python -m geoxai fetch_lst_field --store {params.store:q} --variable {params.variable:q}"
         " --years {params.years} --month-stamp {params.month_stamp:q}"
-        " --grid-store={params.grid_store:q} --output {output:q} --config {params.config:q}"
+        " --grid-store={params.grid_store:q} --section {params.section:q}"
+        " --fetched {output.fetched:q} --config {params.config:q}"
         " > {log:q} 2>&1"
 
 
@@ -137,7 +139,7 @@ if lst_landfrac_computed():
         input:
             trefht="resources/lst/trefht.nc",
         output:
-            "resources/lst/landfrac.nc",
+            landfrac="resources/lst/landfrac.nc",
         log:
             "logs/lst/compute_landfrac.log",
         conda:
@@ -151,7 +153,8 @@ if lst_landfrac_computed():
             trefht_variable=config["lst"]["trefht"]["variable"],
             config=provenance_config("lst.landfrac"),
         shell:
-            "python -m geoxai lst-landfrac --trefht {input.trefht:q} --output {output:q}"
+            "python -m geoxai compute_lst_landfrac --trefht {input.trefht:q}"
+            " --landfrac {output.landfrac:q}"
             " --variable {params.variable:q} --trefht-variable {params.trefht_variable:q}"
             " --config {params.config:q} > {log:q} 2>&1"
 
@@ -164,7 +167,7 @@ else:
         input:
             lst_store_inputs,
         output:
-            "resources/lst/landfrac.nc",
+            landfrac="resources/lst/landfrac.nc",
         log:
             "logs/lst/fetch_landfrac.log",
         retries: 2
@@ -178,8 +181,9 @@ else:
             variable=config["lst"]["landfrac"]["variable"],
             config=provenance_config("lst.landfrac", "lst.synthetic"),
         shell:
-            "python -m geoxai fetch-cesm --static --store {params.store:q}"
-            " --variable {params.variable:q} --output {output:q} --config {params.config:q}"
+            "python -m geoxai fetch_lst_landfrac --store {params.store:q}"
+            " --variable {params.variable:q} --landfrac {output.landfrac:q}"
+            " --config {params.config:q}"
             " > {log:q} 2>&1"
 
     localrules:

@@ -8,7 +8,7 @@ rule relevance:
         anomalies="results/{app}/anomalies.nc",
         labels="results/{app}/labels/{target}.csv",
     output:
-        "results/{app}/relevance/{target}/seed{seed}_{lrp_rule}.nc",
+        relevance="results/{app}/relevance/{target}/seed{seed}_{lrp_rule}.nc",
     log:
         "logs/{app}/relevance/{target}_seed{seed}_{lrp_rule}.log",
     benchmark:
@@ -24,11 +24,11 @@ rule relevance:
     params:
         backend=config["explain"]["backend"],
         epsilon=config["explain"]["epsilon"],
-        class_names=class_names_json,
+        class_names=class_names_of_app,
         config=provenance_config("model", "training", "explain"),
     shell:
         "python -m geoxai relevance --model {input.model:q} --anomalies {input.anomalies:q}"
-        " --labels {input.labels:q} --output {output:q} --rule {wildcards.lrp_rule}"
+        " --labels {input.labels:q} --relevance {output.relevance:q} --lrp-rule {wildcards.lrp_rule}"
         " --backend {params.backend:q} --seed {wildcards.seed} --epsilon {params.epsilon}"
         " --class-names {params.class_names:q} --config {params.config:q} > {log:q} 2>&1"
 
@@ -39,7 +39,7 @@ rule optimal_input:
         anomalies="results/{app}/anomalies.nc",
         labels="results/{app}/labels/{target}.csv",
     output:
-        "results/{app}/optimal_input/{target}/seed{seed}_class{class_index}.nc",
+        optimal_input="results/{app}/optimal_input/{target}/seed{seed}_class{class_index}.nc",
     log:
         "logs/{app}/optimal_input/{target}_seed{seed}_class{class_index}.log",
     benchmark:
@@ -54,10 +54,11 @@ rule optimal_input:
         runtime=30,
     params:
         settings=json.dumps(config["optimal_input"]),
-        class_names=class_names_json,
+        class_names=class_names_of_app,
         config=provenance_config("model", "training", "optimal_input"),
     shell:
-        "python -m geoxai optimal-input --model {input.model:q} --anomalies {input.anomalies:q}"
-        " --labels {input.labels:q} --output {output:q} --class-index {wildcards.class_index}"
+        "python -m geoxai optimal_input --model {input.model:q} --anomalies {input.anomalies:q}"
+        " --labels {input.labels:q} --optimal-input {output.optimal_input:q}"
+        " --class-index {wildcards.class_index}"
         " --seed {wildcards.seed} --settings {params.settings:q}"
         " --class-names {params.class_names:q} --config {params.config:q} > {log:q} 2>&1"

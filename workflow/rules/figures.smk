@@ -4,7 +4,7 @@
 
 rule figure_composites:
     input:
-        "results/{app}/composites/{target}/{lrp_rule}.nc",
+        composite="results/{app}/composites/{target}/{lrp_rule}.nc",
     output:
         **figure_outputs(
             "results/{app}/figures/{target}/{lrp_rule}_composites_class{class_index}",
@@ -21,13 +21,13 @@ rule figure_composites:
     params:
         settings=json.dumps(config["figures"]),
     shell:
-        "python -m geoxai plot composites --inputs {input:q} --outputs {output:q}"
+        "python -m geoxai figure_composites --composite {input.composite:q} --output {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule figure_seed_agreement:
     input:
-        "results/{app}/composites/{target}/{lrp_rule}.nc",
+        composite="results/{app}/composites/{target}/{lrp_rule}.nc",
     output:
         **figure_outputs(
             "results/{app}/figures/{target}/{lrp_rule}_agreement_class{class_index}",
@@ -44,7 +44,7 @@ rule figure_seed_agreement:
     params:
         settings=json.dumps(config["figures"]),
     shell:
-        "python -m geoxai plot seed-agreement --inputs {input:q} --outputs {output:q}"
+        "python -m geoxai figure_seed_agreement --composite {input.composite:q} --output {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -68,14 +68,14 @@ rule figure_case_study:
         settings=json.dumps(config["figures"]),
         truth=lambda wildcards, input: input.get("truth", ""),
     shell:
-        "python -m geoxai plot case-study --inputs {input.anomalies:q} {input.relevance:q}"
-        " --outputs {output:q} --case {wildcards.case:q} --truth={params.truth:q}"
+        "python -m geoxai figure_case_study --anomalies {input.anomalies:q}"
+        " --relevance {input.relevance:q} --output {output:q} --case {wildcards.case:q} --truth={params.truth:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule figure_training:
     input:
-        expand(
+        metrics=expand(
             "results/{{app}}/models/{{target}}/seed{seed}.json", seed=config["seeds"]
         ),
     output:
@@ -92,13 +92,13 @@ rule figure_training:
     params:
         settings=json.dumps(config["figures"]),
     shell:
-        "python -m geoxai plot training --inputs {input:q} --outputs {output:q}"
+        "python -m geoxai figure_training --metrics {input.metrics:q} --output {output:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule figure_index:
     input:
-        "results/{app}/labels/{target}.csv",
+        labels="results/{app}/labels/{target}.csv",
     output:
         **figure_outputs("results/{app}/figures/{target}/index", "index", "Labels"),
     log:
@@ -110,17 +110,18 @@ rule figure_index:
         runtime=5,
     params:
         settings=json.dumps(config["figures"]),
-        labels=index_figure_labels,
+        wording=index_figure_wording,
     shell:
-        "python -m geoxai plot index --inputs {input:q} --outputs {output:q} --labels {params.labels:q}"
+        "python -m geoxai figure_index --labels {input.labels:q} --output {output:q}"
+        " --wording {params.wording:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
 rule evaluation_table:
     input:
-        "results/{app}/evaluation/{target}.csv",
+        evaluation="results/{app}/evaluation/{target}.csv",
     output:
-        report(
+        table=report(
             "results/{app}/report/{target}_accuracy.html",
             caption="../report/accuracy.rst",
             category="Accuracy",
@@ -134,14 +135,15 @@ rule evaluation_table:
         mem_mb=500,
         runtime=5,
     shell:
-        "python -m geoxai table --inputs {input:q} --outputs {output:q} > {log:q} 2>&1"
+        "python -m geoxai evaluation_table --evaluation {input.evaluation:q} --table {output.table:q}"
+        " > {log:q} 2>&1"
 
 
 rule run_summary:
     input:
-        data_inputs,
+        sources=data_inputs,
     output:
-        report(
+        summary=report(
             "results/report/run_summary.html",
             caption="../report/run_summary.rst",
             category="Provenance",
@@ -156,7 +158,8 @@ rule run_summary:
     params:
         config=CONFIG_JSON,
     shell:
-        "python -m geoxai summary --inputs {input:q} --outputs {output:q} --config {params.config:q}"
+        "python -m geoxai run_summary --sources {input.sources:q} --summary {output.summary:q}"
+        " --config {params.config:q}"
         " > {log:q} 2>&1"
 
 
@@ -167,7 +170,7 @@ rule lst_skill:
     input:
         unpack(lst_skill_inputs),
     output:
-        "results/lst/skill.nc",
+        skill="results/lst/skill.nc",
     log:
         "logs/lst/skill.log",
     conda:
@@ -178,13 +181,13 @@ rule lst_skill:
     params:
         config=provenance_config("seeds", "lst.targets", "lst.labels", "training"),
     shell:
-        "python -m geoxai skill --evaluations {input.evaluations:q} --labels {input.labels:q}"
-        " --targets {input.targets:q} --output {output:q} --config {params.config:q} > {log:q} 2>&1"
+        "python -m geoxai lst_skill --evaluations {input.evaluations:q} --labels {input.labels:q}"
+        " --targets {input.targets:q} --skill {output.skill:q} --config {params.config:q} > {log:q} 2>&1"
 
 
 rule figure_skill_map:
     input:
-        "results/lst/skill.nc",
+        skill="results/lst/skill.nc",
     output:
         **figure_outputs(
             "results/lst/figures/skill_map", "skill_map", "Skill map", "lst"
@@ -199,5 +202,5 @@ rule figure_skill_map:
     params:
         settings=json.dumps(config["figures"]),
     shell:
-        "python -m geoxai plot skill-map --inputs {input:q} --outputs {output:q}"
+        "python -m geoxai figure_skill_map --skill {input.skill:q} --output {output:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"

@@ -20,8 +20,8 @@ rule enso_labels:
         index_spec=json.dumps(config["enso"]["index"]),
         settings=json.dumps(config["enso"]["labels"]),
     shell:
-        "python -m geoxai labels --index {input.index:q} --anomalies {input.anomalies:q}"
-        " --output {output.table:q} --counts {output.counts:q} --index-spec {params.index_spec:q}"
+        "python -m geoxai enso_labels --index {input.index:q} --anomalies {input.anomalies:q}"
+        " --table {output.table:q} --counts {output.counts:q} --index-spec {params.index_spec:q}"
         " --settings {params.settings:q} > {log:q} 2>&1"
 
 
@@ -57,8 +57,8 @@ checkpoint lst_targets:
             "lst.trefht", "lst.landfrac", "lst.years", "lst.targets", "lst.anomalies"
         ),
     shell:
-        "python -m geoxai lst-targets --trefht {input.trefht:q} --landfrac {input.landfrac:q}"
-        " --output {output.targets:q} --boxes {output.boxes:q} --settings {params.settings:q}"
+        "python -m geoxai lst_targets --trefht {input.trefht:q} --landfrac {input.landfrac:q}"
+        " --targets {output.targets:q} --boxes {output.boxes:q} --settings {params.settings:q}"
         " --anomaly-settings {params.anomaly_settings:q}"
         " --trefht-variable {params.trefht_variable:q}"
         " --landfrac-variable {params.landfrac_variable:q} --config {params.config:q}"
@@ -70,7 +70,7 @@ rule lst_labels:
         targets="results/lst/targets.nc",
         anomalies="results/lst/anomalies.nc",
     output:
-        "results/lst/labels/{target}.csv",
+        table="results/lst/labels/{target}.csv",
     log:
         "logs/lst/labels/{target}.log",
     conda:
@@ -82,6 +82,6 @@ rule lst_labels:
         lead=config["lst"]["targets"]["lead"],
         settings=json.dumps(config["lst"]["labels"]),
     shell:
-        "python -m geoxai lst-labels --targets {input.targets:q} --anomalies {input.anomalies:q}"
-        " --box {wildcards.target:q} --output {output:q} --lead {params.lead}"
+        "python -m geoxai lst_labels --targets {input.targets:q} --anomalies {input.anomalies:q}"
+        " --target {wildcards.target:q} --table {output.table:q} --lead {params.lead}"
         " --settings {params.settings:q} > {log:q} 2>&1"

@@ -24,7 +24,7 @@ rule train:
     params:
         model_config=model_config,
         training_config=json.dumps(config["training"]),
-        class_names=class_names_json,
+        class_names=class_names_of_app,
     shell:
         "python -m geoxai train --anomalies {input.anomalies:q} --labels {input.labels:q} --seed {wildcards.seed}"
         " --model {output.model:q} --metrics {output.metrics:q} --model-config {params.model_config:q}"
@@ -38,7 +38,7 @@ rule evaluate:
             "results/{{app}}/models/{{target}}/seed{seed}.json", seed=config["seeds"]
         ),
     output:
-        "results/{app}/evaluation/{target}.csv",
+        evaluation="results/{app}/evaluation/{target}.csv",
     log:
         "logs/{app}/evaluate/{target}.log",
     conda:
@@ -47,4 +47,5 @@ rule evaluate:
         mem_mb=500,
         runtime=5,
     shell:
-        "python -m geoxai evaluate --metrics {input.metrics:q} --output {output:q} > {log:q} 2>&1"
+        "python -m geoxai evaluate --metrics {input.metrics:q} --evaluation {output.evaluation:q}"
+        " > {log:q} 2>&1"

@@ -9,8 +9,8 @@ import xarray as xr
 from geoxai.core import provenance
 
 
-def anomalies(sst_path: str, output: str, sst_spec: dict[str, Any], settings: dict[str, Any],
-              config: dict[str, Any] | None = None) -> None:
+def enso_anomalies(sst: str, anomalies: str, sst_spec: dict[str, Any], settings: dict[str, Any],
+                   config: dict[str, Any] | None = None) -> None:
     """SST anomalies of a gridded file of monthly, seasonal or annual means (lazy, block by block)
     to NetCDF; the months each sample covers, when known, go along for the labels."""
     from geoxai.core.scheduler import dask_config
@@ -21,16 +21,16 @@ def anomalies(sst_path: str, output: str, sst_spec: dict[str, Any], settings: di
 
     spec = SSTFileSpec.from_config(sst_spec)
     anomaly_settings = AnomalySettings.from_config(settings)
-    sst = open_sst(sst_path, spec, lat_chunk=anomaly_settings.lat_chunk)
-    dataset = compute_anomalies(sst, anomaly_settings, is_anomaly=spec.is_anomaly,
-                                source=provenance.describe_input(sst_path, f"{SECTION}.url"))
+    field = open_sst(sst, spec, lat_chunk=anomaly_settings.lat_chunk)
+    dataset = compute_anomalies(field, anomaly_settings, is_anomaly=spec.is_anomaly,
+                                source=provenance.describe_input(sst, f"{SECTION}.url"))
     with dask_config(anomaly_settings.dask_scheduler, ANOMALY_SECTION):
-        write_anomalies(dataset, output, config, {"sst": sst_path})
+        write_anomalies(dataset, anomalies, config, {"sst": sst})
 
 
 def lst_anomalies(
-    sst_path: str,
-    output: str,
+    sst: str,
+    anomalies: str,
     variable: str,
     settings: dict[str, Any],
     config: dict[str, Any] | None = None,
@@ -43,17 +43,17 @@ def lst_anomalies(
     from geoxai.products.anomalies import write_anomalies
 
     chosen = LstAnomalySettings.from_config(settings)
-    sst = open_fetched_field(sst_path, variable, "lst.sst.variable", chosen.time_chunk)
+    field = open_fetched_field(sst, variable, "lst.sst.variable", chosen.time_chunk)
     seasons = tuple(chosen.seasons)
     season_length(seasons)
     lat2d = lon2d = None
-    if "TLAT" not in sst.coords and {"lat", "lon"} <= set(sst.dims):
+    if "TLAT" not in field.coords and {"lat", "lon"} <= set(field.dims):
         # A field already on a regular grid (e.g. the atm TS store) is binned like POP cells.
-        lat2d, lon2d = xr.broadcast(sst["lat"], sst["lon"])
-        sst = sst.transpose(..., "lat", "lon")
+        lat2d, lon2d = xr.broadcast(field["lat"], field["lon"])
+        field = field.transpose(..., "lat", "lon")
     with dask_config(chosen.dask_scheduler, "lst.anomalies"):
         dataset = prepare_sst_anomalies(
-            sst,
+            field,
             degrees=float(chosen.grid_degrees),
             seasons=seasons,
             drift=chosen.drift,
@@ -61,4 +61,4 @@ def lst_anomalies(
             lat2d=lat2d,
             lon2d=lon2d,
         )
-    write_anomalies(dataset, output, config, {"sst": sst_path})
+    write_anomalies(dataset, anomalies, config, {"sst": sst})

@@ -15,57 +15,88 @@ from geoxai.products.metrics import read_evaluation, read_seed_accuracies
 from geoxai.products.report import write_accuracy_table, write_run_summary
 
 
-def plot(kind: str, inputs: Sequence[str], outputs: Sequence[str], settings: dict[str, Any],
-         class_index: int | None = None, case: str | None = None, truth: str | None = None,
-         labels: dict[str, Any] | None = None) -> None:
-    """Draw one figure of ``kind`` from ``inputs`` into every path of ``outputs``."""
-    from geoxai.figures import case_study, composites, skill_map, training
+def _figure_settings(settings: dict[str, Any]):
     from geoxai.figures.base import FigureSettings
 
-    chosen = FigureSettings.from_config(settings)
-    dpi, central = chosen.dpi, chosen.central_longitude
-    if kind == "composites":
-        composites.plot_composites(inputs[0], class_index, outputs, central_longitude=central, dpi=dpi)
-    elif kind == "seed-agreement":
-        composites.plot_seed_agreement(inputs[0], class_index, outputs, central_longitude=central, dpi=dpi)
-    elif kind == "case-study":
-        from geoxai.products.truth import case_study_month
-
-        month = case_study_month(case, truth)
-        case_study.plot_case_study(inputs[0], inputs[1:], month, outputs, central_longitude=central, dpi=dpi,
-                                 case_study_box=chosen.case_study_box)
-    elif kind == "training":
-        training.plot_training(inputs, outputs, dpi=dpi)
-    elif kind == "index":
-        labels = labels or {}
-        training.plot_index(
-            inputs[0], outputs,
-            thresholds=(labels.get("negative_threshold", -0.5), labels.get("positive_threshold", 0.5)),
-            class_names=labels.get("class_names", ("La Nina", "El Nino")),
-            index_name=labels.get("index_name", "Niño3.4 index"),
-            sample_name=labels.get("sample_name", "months"), dpi=dpi,
-        )
-    elif kind == "skill-map":
-        skill_map.plot_skill_map(inputs[0], outputs, dpi=dpi)
-    else:
-        raise GeoxaiError(f"unknown figure kind {kind!r}")
+    return FigureSettings.from_config(settings)
 
 
-def accuracy_table(evaluation_csv: str, output: str) -> None:
+def figure_composites(composite: str, output: Sequence[str], class_index: int,
+                      settings: dict[str, Any]) -> None:
+    """Composite relevance of one class, per seed and over seeds, beside the observed composite."""
+    from geoxai.figures.composites import plot_composites
+
+    chosen = _figure_settings(settings)
+    plot_composites(composite, class_index, output, central_longitude=chosen.central_longitude,
+                    dpi=chosen.dpi)
+
+
+def figure_seed_agreement(composite: str, output: Sequence[str], class_index: int,
+                          settings: dict[str, Any]) -> None:
+    """How well the seeds' composites of one class agree."""
+    from geoxai.figures.composites import plot_seed_agreement
+
+    chosen = _figure_settings(settings)
+    plot_seed_agreement(composite, class_index, output, central_longitude=chosen.central_longitude,
+                        dpi=chosen.dpi)
+
+
+def figure_case_study(anomalies: str, relevance: Sequence[str], output: Sequence[str], case: str,
+                      settings: dict[str, Any], truth: str = "") -> None:
+    """One month's anomalies and each seed's relevance; a named case is found in ``truth``."""
+    from geoxai.figures.case_study import plot_case_study
+    from geoxai.products.truth import case_study_month
+
+    chosen = _figure_settings(settings)
+    plot_case_study(anomalies, relevance, case_study_month(case, truth), output,
+                    central_longitude=chosen.central_longitude, dpi=chosen.dpi,
+                    case_study_box=chosen.case_study_box)
+
+
+def figure_training(metrics: Sequence[str], output: Sequence[str], settings: dict[str, Any]) -> None:
+    """Training curves of every seed."""
+    from geoxai.figures.training import plot_training
+
+    plot_training(metrics, output, dpi=_figure_settings(settings).dpi)
+
+
+def figure_index(labels: str, output: Sequence[str], wording: dict[str, Any],
+                 settings: dict[str, Any]) -> None:
+    """The index behind the labels with its thresholds; ``wording`` names the index, classes and
+    samples."""
+    from geoxai.figures.training import plot_index
+
+    plot_index(
+        labels, output,
+        thresholds=(wording.get("negative_threshold", -0.5), wording.get("positive_threshold", 0.5)),
+        class_names=wording.get("class_names", ("La Nina", "El Nino")),
+        index_name=wording.get("index_name", "Niño3.4 index"),
+        sample_name=wording.get("sample_name", "months"), dpi=_figure_settings(settings).dpi,
+    )
+
+
+def figure_skill_map(skill: str, output: Sequence[str], settings: dict[str, Any]) -> None:
+    """Application 2's validation accuracy per land box, on a map."""
+    from geoxai.figures.skill_map import plot_skill_map
+
+    plot_skill_map(skill, output, dpi=_figure_settings(settings).dpi)
+
+
+def evaluation_table(evaluation: str, table: str) -> None:
     """The accuracy table over seeds as an HTML fragment for the report."""
-    write_accuracy_table(read_evaluation(evaluation_csv), output)
+    write_accuracy_table(read_evaluation(evaluation), table)
 
 
-def run_summary(inputs: Sequence[str], output: str, config: dict[str, Any] | None = None) -> None:
+def run_summary(sources: Sequence[str], summary: str, config: dict[str, Any] | None = None) -> None:
     """An HTML page for the report: the config, where the data came from, and software versions."""
-    write_run_summary(config or {}, inputs, output)
+    write_run_summary(config or {}, sources, summary)
 
 
-def skill(
-    evaluation_paths: Sequence[str],
-    label_paths: Sequence[str],
-    targets_path: str,
-    output: str,
+def lst_skill(
+    evaluations: Sequence[str],
+    labels: Sequence[str],
+    targets: str,
+    skill: str,
     config: dict[str, Any] | None = None,
 ) -> xr.Dataset:
     """Validation accuracy of every box's networks beside its persistence baseline and chance."""
@@ -74,18 +105,18 @@ def skill(
     from geoxai.products.skill import skill_dataset
     from geoxai.products.targets import read_box_edges
 
-    evaluations = {Path(p).stem: read_seed_accuracies(p) for p in evaluation_paths}
-    tables = {Path(p).stem: read_label_table(p) for p in label_paths}
-    if set(evaluations) != set(tables):
+    accuracies = {Path(p).stem: read_seed_accuracies(p) for p in evaluations}
+    tables = {Path(p).stem: read_label_table(p) for p in labels}
+    if set(accuracies) != set(tables):
         raise GeoxaiError("skill: the evaluation and label files name different boxes")
-    boxes, edges = read_box_edges(targets_path, list(evaluations))
+    boxes, edges = read_box_edges(targets, list(accuracies))
     if not boxes:
-        raise GeoxaiError(f"skill: none of the evaluated boxes is in {targets_path}")
-    seeds = sorted({int(s) for table in evaluations.values() for s in table["seed"]})
+        raise GeoxaiError(f"skill: none of the evaluated boxes is in {targets}")
+    seeds = sorted({int(s) for table in accuracies.values() for s in table["seed"]})
     accuracy = np.full((len(boxes), len(seeds)), np.nan)
     train = np.full_like(accuracy, np.nan)
     for i, box in enumerate(boxes):
-        for _, row in evaluations[box].iterrows():
+        for _, row in accuracies[box].iterrows():
             accuracy[i, seeds.index(int(row["seed"]))] = row["validation_accuracy"]
             train[i, seeds.index(int(row["seed"]))] = row.get("train_accuracy", np.nan)
     validation = {box: tables[box][tables[box]["split"] == "validation"] for box in boxes}
@@ -95,5 +126,5 @@ def skill(
         "warm_fraction_validation": np.array([float(validation[b]["label"].mean()) for b in boxes]),
     }
     dataset = skill_dataset(boxes, seeds, accuracy, train, per_box, edges)
-    provenance.write_netcdf_atomic(dataset, output, config=config, inputs={"targets": targets_path})
+    provenance.write_netcdf_atomic(dataset, skill, config=config, inputs={"targets": targets})
     return dataset

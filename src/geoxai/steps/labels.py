@@ -14,8 +14,8 @@ from geoxai.products.anomalies import open_anomalies
 from geoxai.products.labels import write_counts, write_label_table
 
 
-def labels(index_path: str, anomalies_path: str, output: str, counts_output: str,
-           index_spec: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+def enso_labels(index: str, anomalies: str, table: str, counts: str,
+                index_spec: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """Phase labels from the index for the samples that have anomalies; the chronological split.
 
     With ``index_months: sample`` the index is averaged over the months each sample covers, which
@@ -28,41 +28,41 @@ def labels(index_path: str, anomalies_path: str, output: str, counts_output: str
     from geoxai.learn.labels import LabelSettings, check_both_classes, count_classes, phase_labels
 
     label_settings = LabelSettings.from_config(settings)
-    index = read_index(index_path, index_spec)
-    index_source = provenance.describe_input(index_path, "enso.index.url")
-    with open_anomalies(anomalies_path) as anomaly_file:
+    index_series = read_index(index, index_spec)
+    index_source = provenance.describe_input(index, "enso.index.url")
+    with open_anomalies(anomalies) as anomaly_file:
         months = anomaly_file["time_key"].values.astype(str)
         covered = anomaly_file[COVERED].values.astype(str) if COVERED in anomaly_file.coords else None
         sst_input = anomaly_file.attrs.get("input_sst")
-    samples_source = str(anomalies_path)
+    samples_source = str(anomalies)
     if sst_input:
         samples_source += f" (from {provenance.describe_input(sst_input, 'enso.sst.url')})"
-    table = phase_labels(index, months, label_settings, covered=covered, source=index_source,
-                         samples_source=samples_source)
-    check_both_classes(table, label_settings.class_names, index_source)
-    counts = count_classes(table, label_settings.class_names)
-    counts["index_months"] = label_settings.index_months
-    counts["samples"] = len(months)
-    counts["dropped"] = dict(table.attrs.get("dropped", {}))
-    if counts["dropped"].get("index_missing"):
+    labelled = phase_labels(index_series, months, label_settings, covered=covered,
+                            source=index_source, samples_source=samples_source)
+    check_both_classes(labelled, label_settings.class_names, index_source)
+    class_counts = count_classes(labelled, label_settings.class_names)
+    class_counts["index_months"] = label_settings.index_months
+    class_counts["samples"] = len(months)
+    class_counts["dropped"] = dict(labelled.attrs.get("dropped", {}))
+    if class_counts["dropped"].get("index_missing"):
         what = ("does not have every month they cover" if label_settings.index_months == "sample"
                 else "has no value at their stamp month")
         print(
-            f"labels: {counts['dropped']['index_missing']} of {len(months)} SST samples dropped because "
-            f"the index ({index_source}) {what}; first: {table.attrs['first_index_missing']}",
+            f"enso_labels: {class_counts['dropped']['index_missing']} of {len(months)} SST samples dropped because "
+            f"the index ({index_source}) {what}; first: {labelled.attrs['first_index_missing']}",
             file=sys.stderr,
         )
-    write_label_table(table, output)
-    write_counts(counts_output, counts)
-    return counts
+    write_label_table(labelled, table)
+    write_counts(counts, class_counts)
+    return class_counts
 
 
 def lst_targets(
-    trefht_path: str,
-    landfrac_path: str,
-    output: str,
-    boxes_output: str,
-    targets_settings: dict[str, Any],
+    trefht: str,
+    landfrac: str,
+    targets: str,
+    boxes: str,
+    settings: dict[str, Any],
     anomaly_settings: dict[str, Any],
     trefht_variable: str = "TREFHT",
     landfrac_variable: str = "LANDFRAC",
@@ -71,7 +71,7 @@ def lst_targets(
     """Seasonal 2-m temperature anomaly per land box ``(time, box)``, and the list of kept boxes.
 
     Which boxes are kept depends on the land fraction, so the workflow learns the box list from
-    ``boxes_output`` (JSON) after this step has run.
+    ``boxes`` (JSON) after this step has run.
     """
     from geoxai.lst.boxes import prepare_land_targets, upper_edges
     from geoxai.lst.cesm import open_fetched_field
@@ -79,18 +79,18 @@ def lst_targets(
     from geoxai.lst.settings import LstAnomalySettings, LstTargetSettings
     from geoxai.products.targets import targets_dataset, write_targets
 
-    chosen = LstTargetSettings.from_config(targets_settings)
+    chosen = LstTargetSettings.from_config(settings)
     anomaly_chosen = LstAnomalySettings.from_config(anomaly_settings)
     seasons = tuple(anomaly_chosen.seasons)
     season_length(seasons)
     lat_edges, lon_edges = list(chosen.lat_edges), list(chosen.lon_edges)
     land_threshold = float(chosen.land_threshold)
-    trefht = open_fetched_field(trefht_path, trefht_variable, "lst.trefht.variable",
-                          anomaly_chosen.time_chunk)
-    land = open_fetched_field(landfrac_path, landfrac_variable, "lst.landfrac.variable").load()
+    temperature = open_fetched_field(trefht, trefht_variable, "lst.trefht.variable",
+                                     anomaly_chosen.time_chunk)
+    land = open_fetched_field(landfrac, landfrac_variable, "lst.landfrac.variable").load()
     with xr.set_options(keep_attrs=True):
-        targets = prepare_land_targets(
-            trefht,
+        box_targets = prepare_land_targets(
+            temperature,
             land,
             lat_edges,
             lon_edges,
@@ -100,20 +100,20 @@ def lst_targets(
             int(anomaly_chosen.window_years),
         )
     dataset = targets_dataset(
-        targets,
-        upper_edges(targets["box_lat"].values, lat_edges, wrap=False),
-        upper_edges(targets["box_lon"].values, lon_edges, wrap=True),
+        box_targets,
+        upper_edges(box_targets["box_lat"].values, lat_edges, wrap=False),
+        upper_edges(box_targets["box_lon"].values, lon_edges, wrap=True),
         seasons,
     )
-    return write_targets(dataset, output, boxes_output, land_threshold, config,
-                         {"trefht": trefht_path, "landfrac": landfrac_path})
+    return write_targets(dataset, targets, boxes, land_threshold, config,
+                         {"trefht": trefht, "landfrac": landfrac})
 
 
 def lst_labels(
-    targets_path: str,
-    anomalies_path: str,
-    box: str,
-    output: str,
+    targets: str,
+    anomalies: str,
+    target: str,
+    table: str,
     lead: int,
     settings: dict[str, Any],
 ) -> pd.DataFrame:
@@ -126,23 +126,23 @@ def lst_labels(
     from geoxai.products.targets import read_box_targets
 
     chosen = LstLabelSettings.from_config(settings)
-    targets, seasons = read_box_targets(targets_path, box)
+    box_targets, seasons = read_box_targets(targets, target)
     train_fraction = float(chosen.train_fraction)
-    table = lead_labels(
-        targets,
+    labelled = lead_labels(
+        box_targets,
         lead=int(lead),
         train_fraction=train_fraction,
         season_months=season_length(seasons),
-    )[box]
-    with open_anomalies(anomalies_path) as anomalies:
-        sst_seasons = set(anomalies["time_key"].values.astype(str))
-    table = table[table["time"].isin(sst_seasons)].reset_index(drop=True)
-    if table.empty:
+    )[target]
+    with open_anomalies(anomalies) as anomaly_file:
+        sst_seasons = set(anomaly_file["time_key"].values.astype(str))
+    labelled = labelled[labelled["time"].isin(sst_seasons)].reset_index(drop=True)
+    if labelled.empty:
         raise GeoxaiError(
-            f"no season of {targets_path} has SST anomalies in {anomalies_path}: both must come "
+            f"no season of {targets} has SST anomalies in {anomalies}: both must come "
             "from the same run, years and seasons"
         )
-    table["split"] = chronological_split(len(table), train_fraction)
-    check_both_classes(table, list(chosen.class_names), f"{output} (box {box})")
-    write_label_table(table, output)
-    return table
+    labelled["split"] = chronological_split(len(labelled), train_fraction)
+    check_both_classes(labelled, list(chosen.class_names), f"{table} (box {target})")
+    write_label_table(labelled, table)
+    return labelled

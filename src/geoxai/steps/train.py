@@ -10,7 +10,7 @@ import pandas as pd
 from geoxai.products.metrics import read_metrics, write_evaluation, write_metrics
 
 
-def train(anomalies_path: str, labels_path: str, seed: int, model_output: str, metrics_output: str,
+def train(anomalies: str, labels: str, seed: int, model: str, metrics: str,
           model_config: dict[str, Any], training_config: dict[str, Any],
           class_names: Sequence[str]) -> dict[str, Any]:
     """Train one network for one seed; save it (HDF5) and its metrics (JSON)."""
@@ -25,9 +25,9 @@ def train(anomalies_path: str, labels_path: str, seed: int, model_output: str, m
     )
     from geoxai.learn.samples import load_samples
 
-    samples = load_samples(anomalies_path, labels_path)
+    samples = load_samples(anomalies, labels)
     check_both_classes(
-        pd.DataFrame({"label": samples.labels, "split": samples.split}), class_names, labels_path
+        pd.DataFrame({"label": samples.labels, "split": samples.split}), class_names, labels
     )
     subsets = {name: samples.in_split(name) for name in ("train", "validation")}
     result = train_model(
@@ -39,19 +39,19 @@ def train(anomalies_path: str, labels_path: str, seed: int, model_output: str, m
                  for name, subset in subsets.items()}
     accuracy, confusion = split_scores(
         predicted, {name: subset.labels for name, subset in subsets.items()}, len(class_names))
-    metrics: dict[str, Any] = {"seed": int(seed), "class_names": list(class_names),
-                               "history": result.history, "accuracy": accuracy,
-                               "confusion": confusion,
-                               "n_parameters": int(result.model.count_params())}
-    save_model(result.model, model_output)
-    write_metrics(metrics_output, metrics)
-    return metrics
+    scores: dict[str, Any] = {"seed": int(seed), "class_names": list(class_names),
+                              "history": result.history, "accuracy": accuracy,
+                              "confusion": confusion,
+                              "n_parameters": int(result.model.count_params())}
+    save_model(result.model, model)
+    write_metrics(metrics, scores)
+    return scores
 
 
-def evaluate(metrics_paths: Sequence[str], output: str) -> pd.DataFrame:
+def evaluate(metrics: Sequence[str], evaluation: str) -> pd.DataFrame:
     """One table over seeds: accuracy per split, then the median and spread rows."""
     from geoxai.learn.metrics import seed_table
 
-    table = seed_table([read_metrics(path) for path in metrics_paths])
-    write_evaluation(table, output)
+    table = seed_table([read_metrics(path) for path in metrics])
+    write_evaluation(table, evaluation)
     return table
