@@ -293,3 +293,13 @@ def test_explanation_fields_default_for_older_callers():
 
 def test_weights_of_still_importable_from_explain(model):
     assert len(weights_of(model)) == 3
+
+
+def test_the_config_schema_lists_exactly_the_registry():
+    from pathlib import Path
+
+    import yaml
+
+    schema = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
+    enum = schema["properties"]["explain"]["properties"]["rules"]["items"]["enum"]
+    assert sorted(enum) == sorted(RULES)
