@@ -30,7 +30,7 @@ from geoxai.figures.maps import (
     on_domain,
     relevance_style,
 )
-from geoxai.xai.explain import rule_label
+from geoxai.xai.rules import rule_label, rule_quantity, rule_title
 
 # --------------------------------------------------------------------------- figure 1: composites
 
@@ -52,7 +52,9 @@ def plot_composites(
               "sample_count")
     dataset = open_product(composites_nc, needed, "Composites")
     one, class_name = select_class(dataset, class_name, composites_nc)
-    rule = rule_label(str(dataset.attrs.get("rule", "unknown rule")))
+    rule_name = str(dataset.attrs.get("rule", "unknown rule"))
+    rule, quantity = rule_label(rule_name), rule_quantity(rule_name)
+    method_title = rule_title(rule_name)
     backend = str(dataset.attrs.get("backend", "unknown backend"))
     seeds = [int(s) for s in dataset["seed"].values]
     counts = one["sample_count"].values.astype(int)
@@ -71,7 +73,7 @@ def plot_composites(
           f"(backwards optimization, mean of {len(seeds)} networks)"),
          optimal, cmocean.cm.balance, -1.0, 1.0,
          "optimal input / max|optimal input|"),
-        (f"(b) Composite LRP relevance, {rule} ({count_text} samples per network)",
+        (f"(b) Composite {quantity}, {rule} ({count_text} samples per network)",
          relevance, rel_cmap, rel_min, rel_max,
          "relevance / per-sample max"),
         (f"(c) Observed composite SST anomaly, {class_name}",
@@ -88,7 +90,7 @@ def plot_composites(
             ax.set_title(title, loc="left")
             fig.colorbar(mesh, ax=ax, shrink=0.85, pad=0.02, label=label)
         fig.suptitle(f"{class_name}: {len(seeds)} networks ({seed_label(seeds)}), "
-                     f"LRP {rule} ({backend})")
+                     f"{method_title} ({backend})")
         save_figure(fig, paths, dpi)
     return fig
 
@@ -126,7 +128,7 @@ def plot_seed_agreement(
     mean_r = float(between[finite].mean()) if finite.any() else float("nan")
     floor = float(np.floor(between[finite].min() * 10) / 10) if finite.any() else 0.0
     floor = min(max(floor, -1.0), 0.9)
-    rule = rule_label(str(dataset.attrs.get("rule", "unknown rule")))
+    method_title = rule_title(str(dataset.attrs.get("rule", "unknown rule")))
 
     with mpl.rc_context(STYLE), offline_natural_earth():
         fig = new_figure(figsize, dpi)
@@ -154,7 +156,7 @@ def plot_seed_agreement(
         cax.tick_params(length=0)
         cax.spines[:].set_visible(False)
         fig.colorbar(image, ax=cax, shrink=0.8, pad=0.02, label="correlation")
-        fig.suptitle(f"Agreement between networks, {class_name}, LRP {rule}")
+        fig.suptitle(f"Agreement between networks, {class_name}, {method_title}")
         save_figure(fig, paths, dpi)
     return fig
 

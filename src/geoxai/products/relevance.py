@@ -1,8 +1,9 @@
-"""Relevance of one network and rule (``relevance(sample, lat, lon)``) and the optimal input of
+"""Relevance (or attribution) of one network and rule (``relevance(sample, lat, lon)``) and the optimal input of
 one network and class (``optimal_input(lat, lon)``), as the explain rules write them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,19 +11,54 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from geoxai.xai.rules import rule_label, rule_quantity
+
 
 def class_flags(class_names: Sequence[str]) -> dict[str, Any]:
     return {"flag_meanings": " ".join(c.replace(" ", "_") for c in class_names),
             "flag_values": np.arange(len(class_names))}
 
 
+def parameters_json(parameters: Mapping[str, Any]) -> str:
+    """A method's parameters as JSON; an array (a baseline) as its length, mean and digest."""
+    def plain(value):
+        if isinstance(value, np.ndarray):
+            digest = hashlib.sha256(np.ascontiguousarray(value, np.float32).tobytes()).hexdigest()
+            return {"array_of": int(value.size), "mean": float(value.mean()) if value.size else 0.0,
+                    "sha256": digest}
+        return value.item() if isinstance(value, np.generic) else value
+    return json.dumps({key: plain(value) for key, value in parameters.items()}, sort_keys=True)
+
+
 def relevance_dataset(samples, maps: np.ndarray, explanation, predicted: np.ndarray, rule: str,
                       backend: str, seed: int, class_names: Sequence[str]) -> xr.Dataset:
+    """``backend`` is the one asked for; the attrs record the one that computed (they differ
+    where a method iNNvestigate lacks fell back to numpy). The wording ("LRP relevance" or
+    "attribution"), the conservation and the bias treatment come from the rule's registry entry
+    via ``explanation``."""
     sample = ("sample",)
+    quantity = getattr(explanation, "quantity", "") or rule_quantity(rule)
+    label = getattr(explanation, "label", "") or rule_label(rule)
+    used = getattr(explanation, "backend", "") or backend
+    conserves = getattr(explanation, "conserves_relevance", "no")
+    conserved = getattr(explanation, "conserved_quantity", "")
+    attrs = {"title": f"{quantity[0].upper()}{quantity[1:]}, rule {rule}, seed {seed}",
+             "rule": rule, "rule_label": label, "backend": used,
+             "sign_convention": explanation.sign_convention, "seed": int(seed),
+             "class_names": json.dumps(list(class_names)),
+             "conserves_relevance": conserves,
+             "bias_treatment": getattr(explanation, "bias_treatment", ""),
+             "parameters": parameters_json(getattr(explanation, "parameters", {}) or {})}
+    if conserves != "no" and conserved:
+        attrs["conserved_quantity"] = conserved
+    if used != backend:
+        attrs["requested_backend"] = backend
+    if getattr(explanation, "note", ""):
+        attrs["comment"] = explanation.note
     return xr.Dataset(
         {
             "relevance": (("sample", "lat", "lon"), maps.astype(np.float32), {
-                "long_name": f"LRP relevance ({rule}) of the winning class logit",
+                "long_name": f"{quantity} ({label}) of the winning class logit",
                 "units": "1", "comment": "raw, not normalized; land cells are exactly 0"}),
             "explained_logit": (sample, explanation.explained_logit.astype(np.float32), {
                 "long_name": "value of the explained (winning) logit", "units": "1"}),
@@ -37,9 +73,7 @@ def relevance_dataset(samples, maps: np.ndarray, explanation, predicted: np.ndar
             "split": (sample, samples.split),
             "index": (sample, samples.index, {"long_name": "label index value"}),
         },
-        attrs={"title": f"LRP relevance, rule {rule}, seed {seed}", "rule": rule, "backend": backend,
-               "sign_convention": explanation.sign_convention, "seed": int(seed),
-               "class_names": json.dumps(list(class_names))},
+        attrs=attrs,
     )
 
 
