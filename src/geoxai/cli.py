@@ -72,6 +72,7 @@ STEPS: dict[str, Step] = {
     "optimal_input": Step("explain"),
     "composite": Step("composite"),
     "figure_composites": Step("figures"),
+    "figure_methods": Step("figures"),
     "figure_seed_agreement": Step("figures"),
     "figure_case_study": Step("figures"),
     "figure_training": Step("figures"),

@@ -15,6 +15,23 @@ if config.get("seeds") == []:
 
 validate(config, schema="../schemas/config.schema.yaml")
 
+_unexplained = [
+    method
+    for method in config["figures"].get("methods") or []
+    if method not in config["explain"]["rules"]
+]
+if _unexplained:
+    raise ValueError(
+        f"config key figures.methods names {_unexplained}, which explain.rules does not run "
+        f"({config['explain']['rules']}): add them to explain.rules or drop them here"
+    )
+
+
+def figure_methods():
+    """The methods drawn in per-method figures (figures.methods, by default every one)."""
+    return config["figures"].get("methods") or config["explain"]["rules"]
+
+
 APPS = list(config["applications"])
 
 
@@ -22,7 +39,7 @@ wildcard_constraints:
     app="|".join(APPS),
     seed=r"\d+",
     class_index=r"\d+",
-    lrp_rule=r"[a-z0-9_]+",
+    method=r"[a-z0-9_]+",
     target=r"[A-Za-z0-9_.-]+",
     case=r"[A-Za-z0-9_-]+",
 
@@ -209,7 +226,7 @@ def composite_inputs(wildcards):
     prefix = f"results/{wildcards.app}"
     return {
         "relevance": [
-            f"{prefix}/relevance/{wildcards.target}/seed{seed}_{wildcards.lrp_rule}.nc"
+            f"{prefix}/relevance/{wildcards.target}/seed{seed}_{wildcards.method}.nc"
             for seed in seeds()
         ],
         "optimal_input": [
@@ -242,7 +259,7 @@ def case_study_inputs(wildcards):
     inputs = {
         "anomalies": f"results/{wildcards.app}/anomalies.nc",
         "relevance": expand(
-            "results/{app}/relevance/{target}/seed{seed}_{lrp_rule}.nc",
+            "results/{app}/relevance/{target}/seed{seed}_{method}.nc",
             seed=seeds(),
             **wildcards,
         ),

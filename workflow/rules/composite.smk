@@ -6,9 +6,9 @@ rule composite:
     input:
         unpack(composite_inputs),
     output:
-        composite="results/{app}/composites/{target}/{lrp_rule}.nc",
+        composite="results/{app}/composites/{target}/{method}.nc",
     log:
-        "logs/{app}/composite/{target}/{lrp_rule}.log",
+        "logs/{app}/composite/{target}/{method}.log",
     conda:
         "../../envs/learn.yaml"
     resources:

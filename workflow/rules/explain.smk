@@ -1,5 +1,6 @@
-# Stage 5: explanations of each network. LRP relevance of the winning logit for every labelled sample
-# (raw, per seed and rule), and backwards optimization: the optimal input of each class.
+# Stage 5: explanations of each network. Relevance of the winning logit for every labelled sample
+# (raw; one job per seed writes one file per method), and backwards optimization: the optimal
+# input of each class.
 
 
 rule relevance:
@@ -8,11 +9,14 @@ rule relevance:
         anomalies="results/{app}/anomalies.nc",
         labels="results/{app}/labels/{target}.csv",
     output:
-        relevance="results/{app}/relevance/{target}/seed{seed}_{lrp_rule}.nc",
+        relevance=expand(
+            "results/{{app}}/relevance/{{target}}/seed{{seed}}_{method}.nc",
+            method=config["explain"]["rules"],
+        ),
     log:
-        "logs/{app}/relevance/{target}_seed{seed}_{lrp_rule}.log",
+        "logs/{app}/relevance/{target}_seed{seed}.log",
     benchmark:
-        "results/benchmarks/{app}/relevance/{target}_seed{seed}_{lrp_rule}.tsv"
+        "results/benchmarks/{app}/relevance/{target}_seed{seed}.tsv"
     group:
         "networks"
     conda:
@@ -22,14 +26,15 @@ rule relevance:
         mem_mb=training_memory_mb,
         runtime=30,
     params:
+        methods=config["explain"]["rules"],
         backend=config["explain"]["backend"],
-        epsilon=config["explain"]["epsilon"],
+        parameters=json.dumps(config["explain"].get("parameters", {})),
         class_names=class_names_of_app,
         config=provenance_config("model", "training", "explain"),
     shell:
         "python -m geoxai relevance --model {input.model:q} --anomalies {input.anomalies:q}"
-        " --labels {input.labels:q} --relevance {output.relevance:q} --lrp-rule {wildcards.lrp_rule}"
-        " --backend {params.backend:q} --seed {wildcards.seed} --epsilon {params.epsilon}"
+        " --labels {input.labels:q} --relevance {output.relevance:q} --methods {params.methods:q}"
+        " --backend {params.backend:q} --seed {wildcards.seed} --parameters {params.parameters:q}"
         " --class-names {params.class_names:q} --config {params.config:q} > {log:q} 2>&1"
 
 

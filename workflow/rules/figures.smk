@@ -4,15 +4,15 @@
 
 rule figure_composites:
     input:
-        composite="results/{app}/composites/{target}/{lrp_rule}.nc",
+        composite="results/{app}/composites/{target}/{method}.nc",
     output:
         **figure_outputs(
-            "results/{app}/figures/{target}/{lrp_rule}_composites_class{class_index}",
+            "results/{app}/figures/{target}/{method}_composites_class{class_index}",
             "composites",
             "Composites",
         ),
     log:
-        "logs/{app}/figures/{target}_{lrp_rule}_composites_class{class_index}.log",
+        "logs/{app}/figures/{target}_{method}_composites_class{class_index}.log",
     conda:
         "../../envs/figures.yaml"
     resources:
@@ -25,17 +25,43 @@ rule figure_composites:
         " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
 
 
-rule figure_seed_agreement:
+rule figure_methods:
     input:
-        composite="results/{app}/composites/{target}/{lrp_rule}.nc",
+        composite=expand(
+            "results/{{app}}/composites/{{target}}/{method}.nc",
+            method=config["explain"]["rules"],
+        ),
     output:
         **figure_outputs(
-            "results/{app}/figures/{target}/{lrp_rule}_agreement_class{class_index}",
+            "results/{app}/figures/{target}/methods_class{class_index}",
+            "methods",
+            "Methods compared",
+        ),
+    log:
+        "logs/{app}/figures/{target}_methods_class{class_index}.log",
+    conda:
+        "../../envs/figures.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        settings=json.dumps(config["figures"]),
+    shell:
+        "python -m geoxai figure_methods --composite {input.composite:q} --output {output:q}"
+        " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
+
+
+rule figure_seed_agreement:
+    input:
+        composite="results/{app}/composites/{target}/{method}.nc",
+    output:
+        **figure_outputs(
+            "results/{app}/figures/{target}/{method}_agreement_class{class_index}",
             "seed_agreement",
             "Agreement between seeds",
         ),
     log:
-        "logs/{app}/figures/{target}_{lrp_rule}_agreement_class{class_index}.log",
+        "logs/{app}/figures/{target}_{method}_agreement_class{class_index}.log",
     conda:
         "../../envs/figures.yaml"
     resources:
@@ -53,12 +79,12 @@ rule figure_case_study:
         unpack(case_study_inputs),
     output:
         **figure_outputs(
-            "results/{app}/figures/{target}/{lrp_rule}_case_{case}",
+            "results/{app}/figures/{target}/{method}_case_{case}",
             "case_study",
             "Case studies",
         ),
     log:
-        "logs/{app}/figures/{target}_{lrp_rule}_case_{case}.log",
+        "logs/{app}/figures/{target}_{method}_case_{case}.log",
     conda:
         "../../envs/figures.yaml"
     resources:

@@ -10,12 +10,14 @@ def figure_files(stem):
     ]
 
 
-def figure_targets(app, target, explanation_rules, case_studies=()):
+def figure_targets(app, target, case_studies=()):
     """Every figure of one application and target."""
     folder = f"results/{app}/figures/{target}"
     classes = range(len(class_names(app)))
     stems = [f"{folder}/training", f"{folder}/index"]
-    for name in explanation_rules:
+    if len(config["explain"]["rules"]) > 1:
+        stems += [f"{folder}/methods_class{c}" for c in classes]
+    for name in figure_methods():
         stems += [f"{folder}/{name}_composites_class{c}" for c in classes]
         stems += [f"{folder}/{name}_agreement_class{c}" for c in classes]
         stems += [f"{folder}/{name}_case_{case}" for case in case_studies]
@@ -23,13 +25,13 @@ def figure_targets(app, target, explanation_rules, case_studies=()):
 
 
 def enso_targets():
-    app, target, lrp_rules = "enso", "nino34", config["explain"]["rules"]
+    app, target, methods = "enso", "nino34", config["explain"]["rules"]
     return [
         f"results/{app}/labels/{target}.csv",
         f"results/{app}/evaluation/{target}.csv",
         f"results/{app}/report/{target}_accuracy.html",
-        *[f"results/{app}/composites/{target}/{r}.nc" for r in lrp_rules],
-        *figure_targets(app, target, lrp_rules, config["enso"].get("case_studies", [])),
+        *[f"results/{app}/composites/{target}/{r}.nc" for r in methods],
+        *figure_targets(app, target, config["enso"].get("case_studies", [])),
     ]
 
 
@@ -54,7 +56,7 @@ def lst_box_files(stem):
 
 
 def lst_targets_after_checkpoint(wildcards):
-    lrp_rules = config["explain"]["rules"]
+    methods = config["explain"]["rules"]
     case_studies = config["lst"].get("case_studies", [])
     products = ["results/lst/skill.nc", *figure_files("results/lst/figures/skill_map")]
     for box in lst_boxes():  # also checks lst.explain_targets against the kept boxes
@@ -62,8 +64,8 @@ def lst_targets_after_checkpoint(wildcards):
             continue
         products += [
             f"results/lst/report/{box}_accuracy.html",
-            *[f"results/lst/composites/{box}/{r}.nc" for r in lrp_rules],
-            *figure_targets("lst", box, lrp_rules, case_studies),
+            *[f"results/lst/composites/{box}/{r}.nc" for r in methods],
+            *figure_targets("lst", box, case_studies),
         ]
     return products
 

@@ -33,6 +33,7 @@ class FigureSettings:
     dpi: int = 150
     central_longitude: float = 225.0
     case_study_box: Mapping[str, Any] = field(default_factory=lambda: dict(TROPICAL_PACIFIC))
+    methods: tuple[str, ...] | None = None  # per-method figures; None: every explain.rules entry
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> FigureSettings:

@@ -1,4 +1,5 @@
-"""Rules of explain.smk: LRP relevance of every sample, and the optimal input of each class."""
+"""Rules of explain.smk: every method's relevance of every sample, and the optimal input of each
+class."""
 
 from __future__ import annotations
 
@@ -11,24 +12,53 @@ from geoxai.core.errors import GeoxaiError
 from geoxai.products.relevance import optimal_input_dataset, relevance_dataset
 
 
-def relevance(model: str, anomalies: str, labels: str, relevance: str, lrp_rule: str,
-              backend: str, seed: int, class_names: Sequence[str], epsilon: float,
-              config: dict[str, Any] | None = None) -> None:
-    """Raw LRP relevance of the winning logit for every labelled sample."""
+def relevance(model: str, anomalies: str, labels: str, relevance: Sequence[str],
+              methods: Sequence[str], backend: str, seed: int, class_names: Sequence[str],
+              parameters: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+    """Relevance (or attribution) of the winning logit for every labelled sample, one file per
+    method: the network is loaded once for all of them. ``parameters`` is the
+    ``explain.parameters`` section: each method's own settings."""
     from geoxai.learn.models import load_model, predict_probabilities
     from geoxai.learn.samples import load_samples
     from geoxai.xai.explain import explain
 
+    if len(relevance) != len(methods):
+        raise GeoxaiError(f"{len(methods)} methods ({', '.join(methods)}) but {len(relevance)} "
+                          "relevance files: give one file per method, in the same order")
     samples = load_samples(anomalies, labels)
     network = load_model(model, samples.n_features)
-    explanation = explain(network, samples.inputs, lrp_rule, backend=backend, epsilon=epsilon)
     predicted = predict_probabilities(network, samples.inputs).argmax(axis=1)
-    maps = samples.to_maps(explanation.relevance) * samples.ocean_mask
-    dataset = relevance_dataset(samples, maps, explanation, predicted, lrp_rule, backend, seed,
-                                class_names)
-    provenance.write_netcdf_atomic(
-        dataset, relevance, config=config, inputs={"model": model, "anomalies": anomalies}
-    )
+    for method, output in zip(methods, relevance):
+        chosen = _method_parameters(method, (parameters or {}).get(method), anomalies)
+        explanation = explain(network, samples.inputs, method, backend=backend, parameters=chosen,
+                              seed=seed, grid=(samples.lat, samples.lon, samples.ocean_mask))
+        maps = samples.to_maps(explanation.relevance) * samples.ocean_mask
+        dataset = relevance_dataset(samples, maps, explanation, predicted, method,
+                                    explanation.backend, seed, class_names)
+        provenance.write_netcdf_atomic(
+            dataset, output, config=config, inputs={"model": model, "anomalies": anomalies}
+        )
+
+
+def _method_parameters(method: str, given: dict[str, Any] | None,
+                       anomalies: str) -> dict[str, Any]:
+    """A method's parameters with a ``baseline`` month (``YYYY-MM``) replaced by that month's
+    anomaly map from ``anomalies``: integrated gradients then integrates from that state."""
+    chosen = dict(given or {})
+    baseline = chosen.get("baseline")
+    if isinstance(baseline, str) and baseline != "zeros":
+        from geoxai.products.anomalies import open_anomalies
+
+        with open_anomalies(anomalies) as field:
+            keys = list(field["time_key"].values.astype(str))
+            if baseline not in keys:
+                raise GeoxaiError(
+                    f"config key explain.parameters.{method}.baseline is {baseline!r}, which is "
+                    f"not a sample of {anomalies} ({keys[0]} .. {keys[-1]}): give \"zeros\" "
+                    "(the climatology) or one of its months"
+                )
+            chosen["baseline"] = field["sst_anomaly"].values[keys.index(baseline)].reshape(-1)
+    return chosen
 
 
 def optimal_input(model: str, anomalies: str, labels: str, optimal_input: str,

@@ -31,6 +31,16 @@ def figure_composites(composite: str, output: Sequence[str], class_index: int,
                     dpi=chosen.dpi)
 
 
+def figure_methods(composite: Sequence[str], output: Sequence[str], class_index: int,
+                   settings: dict[str, Any]) -> None:
+    """Every method's composite relevance of one class, side by side."""
+    from geoxai.figures.methods import plot_method_comparison
+
+    chosen = _figure_settings(settings)
+    plot_method_comparison(composite, class_index, output,
+                           central_longitude=chosen.central_longitude, dpi=chosen.dpi)
+
+
 def figure_seed_agreement(composite: str, output: Sequence[str], class_index: int,
                           settings: dict[str, Any]) -> None:
     """How well the seeds' composites of one class agree."""

@@ -90,7 +90,7 @@ class ExplainSettings:
 
     rules: tuple[str, ...] = ()
     backend: str = "innvestigate"
-    epsilon: float = 1e-7
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # by method; defaults in RULES
 
 
 def explain(
@@ -98,7 +98,7 @@ def explain(
     inputs: np.ndarray,
     rule: str,
     backend: str = ExplainSettings.backend,
-    epsilon: float = ExplainSettings.epsilon,
+    epsilon: float | None = None,
     batch_size: int = 256,
     *,
     parameters: Mapping[str, Any] | None = None,
@@ -119,7 +119,7 @@ def explain(
     if backend not in _BACKEND_FUNCTIONS:
         raise GeoxaiError(f"unknown explanation backend {backend!r}: use one of {list(BACKENDS)}")
     given = dict(parameters or {})
-    if chosen.uses_epsilon:
+    if chosen.uses_epsilon and epsilon is not None:
         given.setdefault("epsilon", epsilon)
     chosen_parameters = rule_parameters(rule, given)
     inputs = np.ascontiguousarray(inputs, dtype=np.float32)
