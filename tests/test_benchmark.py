@@ -67,6 +67,14 @@ def test_inputs_and_slopes_are_correlated_as_s_says(benchmark):
     assert np.abs(np.corrcoef(slopes.T) - s)[off].mean() < 0.05
 
 
+def test_classification_truth_follows_the_explained_class(benchmark):
+    rows = slice(0, 10)
+    explained = np.array([1, 0] * 5)
+    truth = benchmark.truth_for_class(explained, rows)
+    assert np.array_equal(truth[0::2], benchmark.truth[0:10:2])
+    assert np.array_equal(truth[1::2], -benchmark.truth[1:10:2])
+
+
 def test_coarse_grid_takes_every_kth_cell_and_keeps_a_coarse_grid(anomalies):
     grid, series = coarse_cells(anomalies, 10.0)
     assert grid.stride == (1, 1)  # 9° x 10° is already as coarse as 10°
@@ -176,7 +184,6 @@ def test_product_round_trip_figure_and_table(product, tmp_path):
     assert again.attrs["setting_samples"] == 50_000 and again["correlation"].attrs["units"] == "1"
     table = median_table(again)
     assert next(iter(table.index)) in {"z", "epsilon"} and table["score"].is_monotonic_decreasing
-    print(table.round(3).to_string())
     plot_benchmark(again, [tmp_path / "benchmark.png"])
     assert (tmp_path / "benchmark.png").stat().st_size > 1000
 
