@@ -92,8 +92,13 @@ def hidden_layer_name(position: int) -> str:
     return f"hidden_{position + 1}"
 
 
-def build_model(n_features: int, n_classes: int = 2, settings: ModelSettings = ModelSettings()):
-    """Dense(ReLU) layers → Dense logits → softmax, with per-layer L2 penalties."""
+def build_model(n_features: int, n_classes: int = 2, settings: ModelSettings = ModelSettings(),
+                softmax: bool = True):
+    """Dense(ReLU) layers → Dense logits → softmax, with per-layer L2 penalties.
+
+    ``softmax=False`` ends at the linear logits layer: with ``n_classes=1`` that is a regression
+    network with one linear output (the attribution benchmark, :mod:`geoxai.xai.benchmark`).
+    """
     tf = configure_tensorflow()
     layers = tf.keras.layers
     regularizers = tf.keras.regularizers
@@ -110,6 +115,8 @@ def build_model(n_features: int, n_classes: int = 2, settings: ModelSettings = M
         kernel_regularizer=regularizers.l2(settings.l2[-1]),
         name=LOGITS_LAYER,
     )(x)
+    if not softmax:
+        return tf.keras.Model(inputs, logits, name="geoxai_regressor")
     probabilities = layers.Activation("softmax", name=SOFTMAX_LAYER)(logits)
     return tf.keras.Model(inputs, probabilities, name="geoxai_classifier")
 
