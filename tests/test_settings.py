@@ -86,6 +86,7 @@ def settings_sections():
     from geoxai.learn.labels import LabelSettings
     from geoxai.learn.models import ModelSettings, TrainingSettings
     from geoxai.lst.settings import LstAnomalySettings, LstLabelSettings, LstTargetSettings
+    from geoxai.xai.benchmark import BenchmarkSettings
     from geoxai.xai.explain import ExplainSettings
     from geoxai.xai.optimal_input import OptimalInputSettings
 
@@ -94,12 +95,12 @@ def settings_sections():
         "lst.anomalies": LstAnomalySettings, "lst.targets": LstTargetSettings,
         "lst.labels": LstLabelSettings, "model": ModelSettings, "training": TrainingSettings,
         "explain": ExplainSettings, "optimal_input": OptimalInputSettings,
-        "figures": FigureSettings,
+        "figures": FigureSettings, "attribution_benchmark": BenchmarkSettings,
     }
 
 
 #: Keys without a meaningful default: the paper config sets them, the classes do not.
-NO_DEFAULT = {"explain": {"rules"}}
+NO_DEFAULT = {"explain": {"rules"}, "attribution_benchmark": {"samples"}}
 
 
 def paper_section(path: str) -> dict:

@@ -84,11 +84,42 @@ def test_demo_counts_and_split(demo_run):
 
 def test_demo_figures_and_report(demo_run):
     figures = sorted((demo_run / ENSO / "figures/nino34").glob("*.png"))
-    assert len(figures) == 8
+    drawn = yaml.safe_load((REPO / "config/demo.yaml").read_text())["figures"]["methods"]
+    # training, index, the methods comparison per class, then per drawn method: composites and
+    # seed agreement per class and the two case studies
+    assert len(figures) == 2 + 2 + 6 * len(drawn)
+    assert (demo_run / ENSO / "figures/attribution_benchmark.png").is_file()
     result = run_snakemake(demo_run, "--cores", "1", "--configfile", *config_files("demo.yaml"),
                            "--report", str(demo_run / "report.html"))
     report = (demo_run / "report.html").read_text(errors="replace")
     assert len(report) > 100_000 and "run_summary" in report, result.stderr[-2000:]
+
+
+def test_demo_explains_with_every_method_and_records_what_each_conserves(demo_run):
+    methods = yaml.safe_load((REPO / "config/demo.yaml").read_text())["explain"]["rules"]
+    assert len(methods) == 10
+    for method in methods:
+        relevance = xr.open_dataset(demo_run / ENSO / f"relevance/nino34/seed0_{method}.nc")
+        assert relevance.attrs["rule"] == method and relevance.attrs["bias_treatment"]
+        assert (demo_run / ENSO / f"composites/nino34/{method}.nc").is_file()
+        if method == "alpha_1_beta_0":  # the paper's rule: each sample's relevance sums to its logit
+            sums = relevance["relevance"].sum(("lat", "lon")) / relevance["explained_logit"]
+            assert relevance.attrs["conserves_relevance"] in (1, "true", "True", True)
+            assert float(np.median(sums)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_demo_attribution_benchmark_reproduces_the_published_ordering(demo_run):
+    """Attribution methods match the exact answer; sensitivity methods clearly do not."""
+    scores = xr.open_dataset(demo_run / ENSO / "attribution_benchmark/scores.nc")
+    medians = scores["score"].median("sample").to_series()
+    print(f"held-out R^2 {float(scores['fit']):.3f}; median r per method:\n{medians.round(3)}")
+    assert int(scores["fits"]) == int(float(scores["fit"]) >= scores.attrs["setting_min_fit"])
+    best = max(medians[m] for m in ("input_x_gradient", "integrated_gradients", "z", "epsilon"))
+    assert best >= 0.8
+    assert max(medians["gradient"], medians["smoothgrad"]) < best - 0.3
+    assert str(scores["reference"].sel(rule="alpha_1_beta_0").values) == "positive_part"
+    table = (demo_run / ENSO / "report/attribution_benchmark.html").read_text()
+    assert "integrated_gradients" in table and "R²" in table
 
 
 def test_rerun_is_a_no_op_and_resumes_missing_outputs(demo_run):

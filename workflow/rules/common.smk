@@ -208,6 +208,16 @@ def lst_skill_inputs(wildcards):
     }
 
 
+# used by benchmark.smk
+def benchmark_memory_mb(wildcards):
+    """The samples and the truth in float32, twice (train and held out copies), and TensorFlow."""
+    section = config["attribution_benchmark"]
+    cells = (360 / section.get("grid_degrees", 10)) * (
+        180 / section.get("grid_degrees", 10)
+    )
+    return 2000 + int(4 * 4 * section.get("samples", 20000) * cells / 1e6)
+
+
 # used by train.smk
 def training_memory_mb(wildcards, input):
     """The whole sample matrix in float32 plus TensorFlow's own footprint.

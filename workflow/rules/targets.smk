@@ -74,10 +74,27 @@ def lst_products():
     return ["results/lst/anomalies.nc", lst_targets_after_checkpoint]
 
 
+def benchmark_targets():
+    """The attribution benchmark's scores, figure and report table of each application it
+    draws its covariance from (those of attribution_benchmark.applications that run)."""
+    apps = [a for a in config["attribution_benchmark"]["applications"] if a in APPS]
+    return [
+        path
+        for app in apps
+        for path in [
+            f"results/{app}/attribution_benchmark/scores.nc",
+            f"results/{app}/report/attribution_benchmark.html",
+            *figure_files(f"results/{app}/figures/attribution_benchmark"),
+        ]
+    ]
+
+
 def all_targets():
     """Everything of each configured application, then the provenance page. Items may be input
     functions (Application 2's boxes are known only after a checkpoint)."""
     per_application = {"enso": enso_targets, "lst": lst_products}
-    return [item for app in APPS for item in per_application[app]()] + [
-        "results/report/run_summary.html"
-    ]
+    return (
+        [item for app in APPS for item in per_application[app]()]
+        + benchmark_targets()
+        + ["results/report/run_summary.html"]
+    )

@@ -14,9 +14,13 @@ import pandas as pd
 from geoxai.core import provenance
 
 
-def write_accuracy_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
+def write_html_table(table: pd.DataFrame, path: str | os.PathLike, title: str) -> None:
     rendered = table.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0)
-    provenance.write_text_atomic(path, f"<h3>Accuracy per seed</h3>\n{rendered}\n")
+    provenance.write_text_atomic(path, f"<h3>{html.escape(title)}</h3>\n{rendered}\n")
+
+
+def write_accuracy_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    write_html_table(table, path, "Accuracy per seed")
 
 
 def input_record(path: str) -> dict[str, Any]:

@@ -49,6 +49,14 @@ def _smoothgrad(logit_model, inputs, winner, parameters, batch_size, seed) -> np
     return relevance
 
 
+
+def _without_softmax(innvestigate, model):
+    """The model up to its logits; a model that ends in a linear output (the benchmark's
+    regression network) already is that, and iNNvestigate refuses to strip what is not there."""
+    last = model.layers[-1].get_config().get("activation")
+    return innvestigate.model_wo_softmax(model) if last == "softmax" else model
+
+
 def explain_innvestigate(model, inputs: np.ndarray, rule: Rule, parameters: Mapping[str, Any],
                          batch_size: int, seed: int = 0, grid=None):
     """(relevance, explained class, explained logit) of every row of ``inputs``."""
@@ -56,7 +64,7 @@ def explain_innvestigate(model, inputs: np.ndarray, rule: Rule, parameters: Mapp
 
     if rule.analyzer is None:
         raise GeoxaiError(f"iNNvestigate has no analyzer for rule {rule.label!r}: use numpy")
-    logit_model = innvestigate.model_wo_softmax(model)
+    logit_model = _without_softmax(innvestigate, model)
     logits = np.asarray(logit_model.predict(inputs, batch_size=batch_size, verbose=0))
     winner = np.argmax(logits, axis=1)
     winning_logit = logits[np.arange(len(inputs)), winner]

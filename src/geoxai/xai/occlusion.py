@@ -24,13 +24,23 @@ from geoxai.xai.rules import DenseLayer
 
 GRID_HELP = ("give explain(..., grid=(lat, lon)) or grid=(lat, lon, ocean_mask): the 1-D "
              "latitudes and longitudes of the maps the inputs flatten (lat-major, lat*lon "
-             "features) and optionally a (lat, lon) mask, nonzero on ocean")
+             "features) and optionally a (lat, lon) mask, nonzero on ocean; or, for inputs "
+             "that are scattered cells, grid={'cell_lat': ..., 'cell_lon': ...} with one "
+             "latitude and longitude per feature")
 
 
 def grid_cells(grid, n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Latitude, longitude and ocean flag (bool) of every feature, from ``grid``."""
     if grid is None:
         raise GeoxaiError(f"rule 'occlusion' needs the map grid of the inputs: {GRID_HELP}")
+    if isinstance(grid, Mapping):
+        # scattered cells (e.g. the benchmark's ocean cells): coordinates given per feature
+        cell_lat = np.asarray(grid.get("cell_lat", ()), dtype=np.float64).ravel()
+        cell_lon = np.asarray(grid.get("cell_lon", ()), dtype=np.float64).ravel()
+        if cell_lat.size != n_features or cell_lon.size != n_features:
+            raise GeoxaiError(f"grid gives {cell_lat.size} cell latitudes and {cell_lon.size} "
+                              f"longitudes for {n_features} features: {GRID_HELP}")
+        return cell_lat, cell_lon, np.ones(n_features, dtype=bool)
     if len(grid) not in (2, 3):
         raise GeoxaiError(f"grid has {len(grid)} parts: {GRID_HELP}")
     lat = np.asarray(grid[0], dtype=np.float64).ravel()

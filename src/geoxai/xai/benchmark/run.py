@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -26,11 +27,13 @@ def run_benchmark(
     settings: BenchmarkSettings = DEFAULT_SETTINGS,
     methods: Sequence[str] = ("z", "epsilon", "alpha_1_beta_0", "gradient"),
     backend: str = "numpy",
+    parameters: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """The benchmark product (:func:`geoxai.products.benchmark.benchmark_dataset`) of ``methods``.
 
     Each method is any rule :func:`geoxai.xai.explain.explain` knows; its map is scored as it
-    comes (a gradient is scored as a gradient). Timings of the three stages are recorded as
+    comes (a gradient is scored as a gradient); ``parameters`` are the methods' own
+    (``explain.parameters``). Timings of the three stages are recorded as
     attributes (``seconds_truth``, ``seconds_training``, ``seconds_explaining``).
     """
     methods = list(dict.fromkeys(methods))
@@ -41,7 +44,7 @@ def run_benchmark(
     built = time.perf_counter()
     network = fit_network(benchmark, settings)
     trained = time.perf_counter()
-    dataset = score_methods(benchmark, network, settings, methods, backend)
+    dataset = score_methods(benchmark, network, settings, methods, backend, parameters)
     dataset.attrs.update({
         "seconds_truth": round(built - started, 3),
         "seconds_training": round(trained - built, 3),
@@ -52,7 +55,7 @@ def run_benchmark(
 
 def score_methods(
     benchmark: Benchmark, network: FittedNetwork, settings: BenchmarkSettings, methods: Sequence[str],
-    backend: str = "numpy",
+    backend: str = "numpy", parameters: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Explain the held-out samples of a fitted benchmark with each method and score them."""
     from geoxai.xai.explain import explain
@@ -61,8 +64,11 @@ def score_methods(
     inputs = benchmark.inputs[rows]
     grid = benchmark.grid
     scores, references, classes, means = {}, {}, {}, {}
+    cells = {"cell_lat": grid.lat[grid.cell_lat_index], "cell_lon": grid.lon[grid.cell_lon_index]}
     for method in methods:
-        explanation = explain(network.model, inputs, method, backend=backend)
+        explanation = explain(network.model, inputs, method, backend=backend,
+                              parameters=(parameters or {}).get(method), seed=settings.seed,
+                              grid=cells)
         # regression networks learned y / target_scale: scale the maps back to the units of y
         attribution = np.asarray(explanation.relevance, np.float64) * network.target_scale
         if settings.task == "classification":

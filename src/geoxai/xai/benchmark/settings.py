@@ -42,6 +42,8 @@ class BenchmarkSettings:
     ``eigenvalue_floor``: eigenvalues of the correlation matrix are clipped to this fraction of the
     largest one, so S is positive definite even when cells outnumber months.
     ``threads``: TensorFlow threads.
+    ``applications``: the applications whose ``anomalies.nc`` gives S (one benchmark each).
+    ``methods``: the explanation methods scored (keys of :data:`geoxai.xai.rules.RULES`).
     """
 
     grid_degrees: float = 10.0
@@ -62,6 +64,12 @@ class BenchmarkSettings:
     positive_part_methods: tuple[str, ...] = ("alpha_1_beta_0", "alpha_1_beta_0_bias")
     eigenvalue_floor: float = 1e-6
     threads: int = 1
+    #: the workflow's side: whose anomaly files give S, and which methods are scored
+    applications: tuple[str, ...] = ("enso",)
+    methods: tuple[str, ...] = (
+        "alpha_1_beta_0", "alpha_1_beta_0_bias", "z", "epsilon", "alpha_2_beta_1", "gradient",
+        "input_x_gradient", "integrated_gradients", "smoothgrad", "occlusion",
+    )
 
     def __post_init__(self) -> None:
         problems = []
