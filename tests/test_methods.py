@@ -57,7 +57,7 @@ def test_registry_entries_are_complete():
         assert rule.kind in known, name
         assert rule.conservation in {"exact", "approximate", "per_patch", "no"}, name
         assert bool(rule.conserved_quantity) == (rule.conservation != "no"), name
-        assert rule.quantity in {"LRP relevance", "attribution"}, name
+        assert rule.quantity in {"LRP relevance", "attribution", "sensitivity"}, name
         assert (rule.backward is not None) == (rule.kind == "layerwise"), name
         for analyzer in (rule.analyzer, *rule.cross_checks):
             assert analyzer is None or analyzer in analyzers.analyzers, (name, analyzer)

@@ -549,8 +549,8 @@ def test_maps_draw_coastlines_and_land_offline(no_network, products, tmp_path):
 REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
 CAPTIONS = ("composites", "case_study", "training", "seed_agreement", "index", "workflow")
 WILDCARDS = {
-    "alpha_1_beta_0": {"app": "enso", "target": "nino34", "lrp_rule": "alpha_1_beta_0"},
-    "z": {"app": "enso", "target": "nino34", "lrp_rule": "z"},
+    "alpha_1_beta_0": {"app": "enso", "target": "nino34", "method": "alpha_1_beta_0"},
+    "z": {"app": "enso", "target": "nino34", "method": "z"},
     "none": {},  # a rule without these wildcards must still get a caption
 }
 

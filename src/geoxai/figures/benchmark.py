@@ -52,7 +52,7 @@ def plot_benchmark(
     benchmark: xr.Dataset | PathLike,
     outputs: Sequence[PathLike],
     dpi: float = 150,
-    figsize: tuple[float, float] = (7.0, 3.6),
+    figsize: tuple[float, float] = (7.5, 4.4),
 ) -> None:
     """Violins (with box plots) of each method's per-sample ``score``, sorted by median.
 
@@ -87,7 +87,7 @@ def plot_benchmark(
         ax.axhline(0.0, color="0.3", lw=0.8, ls="--")
         labels = [rule_label(m) + ("\n(vs positive part)" if r == "positive_part" else "")
                   for m, r in zip(order, references, strict=True)]
-        ax.set_xticks(positions, labels)
+        ax.set_xticks(positions, labels, rotation=35, ha="right", rotation_mode="anchor")
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_ylim(-1.05, 1.05)
         ax.set(ylabel="per-sample correlation with the exact attribution")

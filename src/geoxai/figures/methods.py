@@ -6,6 +6,7 @@ convention), titled from the method's registry entry: what it shows and whether 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -77,8 +78,8 @@ def plot_method_comparison(
                           extent)
             mesh = draw_mesh(ax, field / scale, cmap, vmin, vmax)
             draw_land_and_coast(ax)
-            ax.set_title(f"({chr(97 + position)}) {method_caption(method)}", loc="left",
-                         fontsize="small")
+            ax.set_title(textwrap.fill(f"({chr(97 + position)}) {method_caption(method)}", 64),
+                         loc="left", fontsize="small")
             fig.colorbar(mesh, ax=ax, shrink=0.8, pad=0.02, label="composite / max")
         fig.suptitle(f"{title_class}: composite relevance of every method, mean over seeds")
         save_figure(fig, paths, dpi)

@@ -33,8 +33,8 @@ def relevance(model: str, anomalies: str, labels: str, relevance: Sequence[str],
         explanation = explain(network, samples.inputs, method, backend=backend, parameters=chosen,
                               seed=seed, grid=(samples.lat, samples.lon, samples.ocean_mask))
         maps = samples.to_maps(explanation.relevance) * samples.ocean_mask
-        dataset = relevance_dataset(samples, maps, explanation, predicted, method,
-                                    explanation.backend, seed, class_names)
+        dataset = relevance_dataset(samples, maps, explanation, predicted, method, backend, seed,
+                                    class_names)
         provenance.write_netcdf_atomic(
             dataset, output, config=config, inputs={"model": model, "anomalies": anomalies}
         )

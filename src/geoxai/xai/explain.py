@@ -70,7 +70,7 @@ class Explanation:
     backend: str  # the backend that computed it
     sign_convention: str
     label: str = ""  # the registry's figure label
-    quantity: str = "LRP relevance"  # "LRP relevance" or "attribution"
+    quantity: str = "LRP relevance"  # "LRP relevance", "attribution" or "sensitivity"
     conserves_relevance: str = "no"  # "exact", "approximate", "per_patch" or "no"
     conserved_quantity: str = ""  # what the relevance sums to, where it conserves
     bias_treatment: str = ""

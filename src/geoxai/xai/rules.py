@@ -255,7 +255,7 @@ RULES: dict[str, Rule] = {
         sign_convention="gradient of the winning logit with respect to the input: "
         + _GRADIENT_CONVENTION,
         conservation="no", bias_treatment=_NO_BIAS_PATH,
-        quantity="attribution", family="", starts_from_logit=False,
+        quantity="sensitivity", family="", starts_from_logit=False,
     ),
     "input_x_gradient": Rule(
         label="input × gradient", kind="layerwise", analyzer="input_t_gradient",
@@ -286,7 +286,7 @@ RULES: dict[str, Rule] = {
         label="SmoothGrad", kind="smoothed", analyzer="smoothgrad",
         sign_convention="mean gradient of the winning logit (class of the unperturbed input) "
         "over inputs with added Gaussian noise: " + _GRADIENT_CONVENTION,
-        conservation="no", bias_treatment=_NO_BIAS_PATH, quantity="attribution", family="",
+        conservation="no", bias_treatment=_NO_BIAS_PATH, quantity="sensitivity", family="",
         parameters=_declared(
             noise_scale=Parameter(0.5, "positive_float", "standard deviation of the noise, in "
                                   "input units (K), the same on every cell"),
