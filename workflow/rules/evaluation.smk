@@ -2,55 +2,13 @@
 # Per application and target, with the first seed's network: sanity checks (cascading layer
 # randomisation and a network trained on shuffled labels) and faithfulness (deletion curves
 # against random rankings) of every method of explain.rules; per method, the per-sample agreement
-# of the relevance maps across all seeds. Each with a figure and a report table.
-
-
-def evaluation_first_seed():
-    return seeds()[0]
-
-
-def evaluation_targets():
-    """The evaluation products, figures and tables of Application 1 (nino34) and of the boxes of
-    lst.explain_targets (checked against the kept boxes by lst_targets_after_checkpoint).
-    """
-    targets = {
-        "enso": ["nino34"],
-        "lst": list(config["lst"].get("explain_targets", [])),
-    }
-    paths = []
-    for app in APPS:
-        for target in targets[app]:
-            folder = f"results/{app}/evaluation/{target}"
-            paths += [
-                f"{folder}_sanity.nc",
-                f"{folder}_faithfulness.nc",
-                *[
-                    f"{folder}/{m}_seed_agreement.nc"
-                    for m in config["explain"]["rules"]
-                ],
-                f"results/{app}/report/{target}_sanity.html",
-                f"results/{app}/report/{target}_faithfulness.html",
-                f"results/{app}/report/{target}_seed_agreement.html",
-                *figure_files(f"results/{app}/figures/{target}/sanity"),
-                *figure_files(f"results/{app}/figures/{target}/faithfulness"),
-            ]
-            if len(seeds()) > 1:
-                paths += [
-                    path
-                    for m in figure_methods()
-                    for path in figure_files(
-                        f"results/{app}/figures/{target}/{m}_sample_agreement"
-                    )
-                ]
-    return paths
+# of the relevance maps across all seeds. Each with a figure and a report table. The target list
+# (evaluation_targets) and the input functions are in common.smk.
 
 
 rule explanation_sanity:
     input:
-        model=lambda wildcards: (
-            f"results/{wildcards.app}/models/{wildcards.target}"
-            f"/seed{evaluation_first_seed()}.h5"
-        ),
+        model=evaluation_model,
         anomalies="results/{app}/anomalies.nc",
         labels="results/{app}/labels/{target}.csv",
     output:
@@ -88,19 +46,10 @@ rule explanation_sanity:
 
 rule explanation_faithfulness:
     input:
-        model=lambda wildcards: (
-            f"results/{wildcards.app}/models/{wildcards.target}"
-            f"/seed{evaluation_first_seed()}.h5"
-        ),
+        model=evaluation_model,
         anomalies="results/{app}/anomalies.nc",
         labels="results/{app}/labels/{target}.csv",
-        relevance=lambda wildcards: expand(
-            "results/{app}/relevance/{target}/seed{seed}_{method}.nc",
-            app=wildcards.app,
-            target=wildcards.target,
-            seed=evaluation_first_seed(),
-            method=config["explain"]["rules"],
-        ),
+        relevance=evaluation_relevance,
     output:
         faithfulness="results/{app}/evaluation/{target}_faithfulness.nc",
     log:

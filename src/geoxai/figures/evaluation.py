@@ -52,6 +52,9 @@ def plot_sanity(sanity: xr.Dataset | PathLike, outputs: Sequence[PathLike], dpi:
     x = np.arange(len(stages) + 1)
     ticks = ["trained"] + [STAGE_LABELS.get(s, s.replace("cascade_", "random\n")) for s in stages]
     threshold = float(dataset.attrs.get("survival_threshold", np.nan))
+    values = np.concatenate([dataset[n].values.ravel() for n in ("median_spearman", "median_spearman_abs")])
+    finite = values[np.isfinite(values)]
+    bottom = min(-0.25, float(finite.min()) - 0.05) if finite.size else -0.25
     with mpl.rc_context(STYLE):
         fig = new_figure(figsize, dpi)
         axes = fig.subplots(1, 2, sharey=True)
@@ -64,9 +67,10 @@ def plot_sanity(sanity: xr.Dataset | PathLike, outputs: Sequence[PathLike], dpi:
             ax.axhline(threshold, color="0.3", ls="--", lw=0.8)
             ax.axhline(0.0, color="0.6", lw=0.5)
             ax.set_xticks(x, ticks)
-            ax.set(title=title, ylim=(-0.25, 1.05))
+            ax.set(title=title, ylim=(max(bottom, -1.05), 1.05))
         axes[0].set_ylabel("median Spearman r with trained")
-        axes[1].legend(loc="upper right", fontsize=6.5, ncol=2, frameon=False)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside right center", fontsize=6.5, frameon=False)
         fig.suptitle("Sanity checks: explanations after randomising the network (cascading from "
                      "the output) and the labels")
         save_figure(fig, paths, dpi)
@@ -74,7 +78,7 @@ def plot_sanity(sanity: xr.Dataset | PathLike, outputs: Sequence[PathLike], dpi:
 
 
 def plot_faithfulness(faithfulness: xr.Dataset | PathLike, outputs: Sequence[PathLike],
-                      dpi: float = 150, figsize: tuple[float, float] = (8.0, 3.4)) -> Figure:
+                      dpi: float = 150, figsize: tuple[float, float] = (9.0, 3.4)) -> Figure:
     """Mean explained logit vs ocean area removed, per method, with the random-order baseline."""
     paths = check_outputs(outputs)
     dataset = faithfulness if isinstance(faithfulness, xr.Dataset) else open_product(
@@ -89,14 +93,20 @@ def plot_faithfulness(faithfulness: xr.Dataset | PathLike, outputs: Sequence[Pat
             for method, colour in zip(methods, _colours(len(methods))):
                 one = dataset.sel({"method": method, "replacement": replacement})
                 ax.plot(fraction, one["deletion_curve"].values, lw=1.2, color=colour,
-                        label=f"{_label(method)} ({float(one['auc']):.2f})")
+                        label=_label(method))
             random = dataset["random_curve"].sel(replacement=replacement)
-            ax.plot(fraction, random.values, color="black", ls="--", lw=1.4,
-                    label=f"random ({float(dataset['random_auc'].sel(replacement=replacement)):.2f})")
+            ax.plot(fraction, random.values, color="black", ls="--", lw=1.4, label="random order")
             ax.axhline(0.0, color="0.6", lw=0.5)
             ax.set(xlabel="fraction of ocean area removed", xlim=(0, 1),
                    title=f"({chr(97 + k)}) replaced by {replacement.replace('_', ' ')}")
-            ax.legend(fontsize=6, frameon=False, title="AUC", title_fontsize=6.5)
+            ax.legend(fontsize=5.5, frameon=False, title="AUC", title_fontsize=6, loc="upper right",
+                      handlelength=1.0, labelspacing=0.2,
+                      labels=[f"{float(v):.2f}" for v in dataset["auc"].sel(
+                          {"replacement": replacement}).values] + ["random"])
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles[:len(methods)] + handles[-1:],
+                   [_label(m) for m in methods] + ["random order"],
+                   loc="outside right center", fontsize=6.5, frameon=False)
         axes[0].set_ylabel("explained logit (mean over samples)")
         fig.suptitle("Faithfulness: deletion of the most relevant cells first")
         save_figure(fig, paths, dpi)
