@@ -103,7 +103,7 @@ def plot_faithfulness(faithfulness: xr.Dataset | PathLike, outputs: Sequence[Pat
                       handlelength=1.0, labelspacing=0.2,
                       labels=[f"{float(v):.2f}" for v in dataset["auc"].sel(
                           {"replacement": replacement}).values] + ["random"])
-        handles, labels = axes[0].get_legend_handles_labels()
+        handles = axes[0].get_legend_handles_labels()[0]
         fig.legend(handles[:len(methods)] + handles[-1:],
                    [_label(m) for m in methods] + ["random order"],
                    loc="outside right center", fontsize=6.5, frameon=False)
