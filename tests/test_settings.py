@@ -87,6 +87,7 @@ def settings_sections():
     from geoxai.learn.models import ModelSettings, TrainingSettings
     from geoxai.lst.settings import LstAnomalySettings, LstLabelSettings, LstTargetSettings
     from geoxai.xai.benchmark import BenchmarkSettings
+    from geoxai.xai.evaluation import EvaluationSettings
     from geoxai.xai.explain import ExplainSettings
     from geoxai.xai.optimal_input import OptimalInputSettings
 
@@ -96,6 +97,7 @@ def settings_sections():
         "lst.labels": LstLabelSettings, "model": ModelSettings, "training": TrainingSettings,
         "explain": ExplainSettings, "optimal_input": OptimalInputSettings,
         "figures": FigureSettings, "attribution_benchmark": BenchmarkSettings,
+        "evaluation": EvaluationSettings,
     }
 
 

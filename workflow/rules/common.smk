@@ -278,3 +278,57 @@ def case_study_inputs(wildcards):
         # a named case (e.g. strongest_eastern) is looked up in the synthetic source's truth file
         inputs["truth"] = f"resources/{wildcards.app}/truth.nc"
     return inputs
+
+
+# used by evaluation.smk and targets.smk
+def evaluation_first_seed():
+    return seeds()[0]
+
+
+def evaluation_model(wildcards):
+    """The network the sanity checks and deletion curves evaluate: the first seed's."""
+    return f"results/{wildcards.app}/models/{wildcards.target}/seed{evaluation_first_seed()}.h5"
+
+
+def evaluation_relevance(wildcards):
+    """The first seed's relevance file of every method of explain.rules, in their order."""
+    return [
+        f"results/{wildcards.app}/relevance/{wildcards.target}/seed{evaluation_first_seed()}_{m}.nc"
+        for m in config["explain"]["rules"]
+    ]
+
+
+def evaluation_targets():
+    """The evaluation products, figures and tables of Application 1 (nino34) and of the boxes of
+    lst.explain_targets (checked against the kept boxes by lst_targets_after_checkpoint).
+    """
+    targets = {
+        "enso": ["nino34"],
+        "lst": list(config["lst"].get("explain_targets", [])),
+    }
+    paths = []
+    for app in APPS:
+        for target in targets[app]:
+            folder = f"results/{app}/evaluation/{target}"
+            paths += [
+                f"{folder}_sanity.nc",
+                f"{folder}_faithfulness.nc",
+                *[
+                    f"{folder}/{m}_seed_agreement.nc"
+                    for m in config["explain"]["rules"]
+                ],
+                f"results/{app}/report/{target}_sanity.html",
+                f"results/{app}/report/{target}_faithfulness.html",
+                f"results/{app}/report/{target}_seed_agreement.html",
+                *figure_files(f"results/{app}/figures/{target}/sanity"),
+                *figure_files(f"results/{app}/figures/{target}/faithfulness"),
+            ]
+            if len(seeds()) > 1:
+                paths += [
+                    path
+                    for m in figure_methods()
+                    for path in figure_files(
+                        f"results/{app}/figures/{target}/{m}_sample_agreement"
+                    )
+                ]
+    return paths
