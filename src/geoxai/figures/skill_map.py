@@ -117,9 +117,9 @@ def plot_skill_map(
         _box_panel(axes[0], skill, median - chance, networks, cmap, norm, extent,
                    hatched=~significant)
         _box_panel(axes[1], skill, persistence - chance, baseline, cmap, norm, extent)
-        axes[0].set_title(f"(a) Networks: median validation accuracy of {n_seeds} seeds, chance "
-                          "(ch) and range", loc="left")
-        axes[1].set_title("(b) Persistence baseline (networks − persistence)", loc="left")
+        axes[0].set_title(f"(a) Networks: median accuracy of {n_seeds} seeds\n"
+                          "(ch: chance; range over seeds)", loc="left")
+        axes[1].set_title("(b) Persistence baseline\n(networks − persistence)", loc="left")
         axes[0].legend(
             handles=[mpl.patches.Patch(**NOT_SIGNIFICANT, label="not better than chance "
                                        f"(binomial test, FDR q = {fdr_q:g})")],
