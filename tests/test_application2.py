@@ -97,10 +97,14 @@ def test_skill_file_has_the_persistence_baseline_and_provenance(lst_run, skill):
     boxes = json.loads((lst_run / LST / "targets.json").read_text())["boxes"]
     assert sorted(skill["box"].values.tolist()) == sorted(boxes)
     assert skill.sizes["seed"] == len(DEMO["seeds"])
-    assert float(skill["chance_accuracy"]) == 0.5
     for box in boxes:
         table = pd.read_csv(lst_run / LST / f"labels/{box}.csv", dtype={"time": str})
         validation = table[table["split"] == "validation"]
+        # chance: always the training majority class, scored on validation (a tie: the better)
+        warm_train = table.loc[table["split"] == "train", "label"].mean()
+        warm = (validation["label"] == 1).mean()
+        expected = warm if warm_train > 0.5 else 1 - warm if warm_train < 0.5 else max(warm, 1 - warm)
+        assert float(skill["chance_accuracy"].sel(box=box)) == pytest.approx(expected, abs=1e-6)
         expected = (validation["persistence"] == validation["label"]).mean()
         persistence = float(skill["persistence_accuracy"].sel(box=box))
         assert persistence == pytest.approx(expected, abs=1e-6)
@@ -108,7 +112,10 @@ def test_skill_file_has_the_persistence_baseline_and_provenance(lst_run, skill):
     for key in ("Conventions", "history", "git_commit", "config_digest", "input_targets_sha256"):
         assert key in skill.attrs, key
     for name, variable in skill.data_vars.items():
-        assert variable.attrs.get("units") == "1", name
+        if name not in ("significant", "majority_class"):  # flags
+            assert variable.attrs.get("units") == "1", name
+    assert set(np.unique(skill["significant"].values)) <= {0, 1}
+    assert ((skill["p_value"] >= 0) & (skill["p_value"] <= 1)).all()
     assert skill["lat"].attrs["units"] == "degrees_north"
     assert ((skill["lon"] > skill["box_lon"]) & (skill["lon"] < skill["box_lon_max"])).all()
 
@@ -204,6 +211,20 @@ def test_targets_name_the_kept_boxes_with_their_edges(small_steps):
     assert targets["trefht_box_anomaly"].attrs["units"] == "K"
     record = json.loads(Path(f"{small_steps['landfrac']}.provenance.json").read_text())
     assert record["url"].endswith("atm/static/grid.zarr") and record["variable"] == "LANDFRAC"
+
+
+def test_anomalies_and_targets_record_the_training_period_they_were_fitted_on(small_steps):
+    """Both fit climatology and drift on the first lst.labels.train_fraction of their seasons."""
+    with xr.open_dataset(small_steps["anomalies"]) as sst, \
+            xr.open_dataset(small_steps["targets"]) as targets:
+        for dataset in (sst, targets):
+            keys = dataset["time_key"].values.astype(str)
+            n_fit = round(0.8 * keys.size)
+            assert dataset.attrs["climatology_period"] == f"{keys[0]} .. {keys[n_fit - 1]}"
+            assert dataset.attrs["climatology_train_fraction"] == 0.8
+        # the TREFHT record is a year longer here; from the same years, both periods agree
+        assert sst.attrs["climatology_period"].split(" .. ")[0] == \
+            targets.attrs["climatology_period"].split(" .. ")[0]
 
 
 def test_labels_keep_only_seasons_with_sst_and_split_them_again(small_steps, tmp_path):

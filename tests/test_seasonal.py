@@ -89,44 +89,101 @@ def synthetic_seasonal(n_years: int = 40, seed: int = 0):
     return seasonal_means(monthly(values, 400))
 
 
-def test_linear_drift_and_climatology_are_removed_per_season():
+def training_mask(seasonal, train_fraction=0.8):
+    """The first round(train_fraction * n) seasons of the record, written out independently."""
+    n = seasonal.sizes["time"]
+    return np.arange(n) < round(train_fraction * n)
+
+
+def test_linear_drift_and_climatology_are_fitted_on_training_years_per_season():
     seasonal = synthetic_seasonal()
     anomalies = seasonal_anomalies(seasonal)
+    train = training_mask(seasonal)
     for season in ("DJF", "MAM", "JJA", "SON"):
-        part = anomalies.isel(time=np.flatnonzero(anomalies["season"].values == season))
+        members = np.flatnonzero(seasonal["season"].values == season)
+        part = anomalies.isel(time=members)
         years = np.array([int(k[:4]) for k in part["time_key"].values], dtype=float)
-        original = seasonal.isel(time=np.flatnonzero(seasonal["season"].values == season))
+        original = seasonal.isel(time=members)
+        fitted = train[members]
         for cell in (0, 1):
-            slope, intercept = np.polyfit(years, original.values[:, cell], 1)
+            # the line through the training years only, extended over the whole record
+            slope, intercept = np.polyfit(years[fitted], original.values[fitted, cell], 1)
             expected = original.values[:, cell] - (slope * years + intercept)
             np.testing.assert_allclose(part.values[:, cell], expected, atol=1e-9)
-            assert abs(np.polyfit(years, part.values[:, cell], 1)[0]) < 1e-9
+            # the drift is gone from the training part, which averages to 0
+            assert abs(np.polyfit(years[fitted], part.values[fitted, cell], 1)[0]) < 1e-9
+            assert abs(part.values[fitted, cell].mean()) < 1e-9
     assert np.isnan(anomalies.values[:, 2]).all()
     assert list(anomalies["time_key"].values) == list(seasonal["time_key"].values)
+    keys = seasonal["time_key"].values
+    assert anomalies.attrs["climatology_period"] == f"{keys[0]} .. {keys[train][-1]}"
+    assert anomalies.attrs["climatology_train_fraction"] == 0.8
+    assert "training period" in anomalies.attrs["comment"]
     filled = seasonal_anomalies(seasonal, fill_missing=0.0)
     assert (filled.values[:, 2] == 0).all()
     assert filled.attrs["drift_removal"] == "linear"
+    # train_fraction=1 fits the whole record
+    whole = seasonal_anomalies(seasonal, train_fraction=1.0)
+    djf = np.flatnonzero(seasonal["season"].values == "DJF")
+    years = np.array([int(k[:4]) for k in seasonal["time_key"].values[djf]], dtype=float)
+    slope, intercept = np.polyfit(years, seasonal.values[djf, 0], 1)
+    np.testing.assert_allclose(whole.values[djf, 0],
+                               seasonal.values[djf, 0] - (slope * years + intercept), atol=1e-9)
+    for bad in (0.0, 1.5):
+        with pytest.raises(GeoxaiError, match="lst.labels.train_fraction"):
+            seasonal_anomalies(seasonal, train_fraction=bad)
+
+
+@pytest.mark.parametrize("drift", ["none", "linear", "running_mean"])
+def test_validation_years_keep_a_shift_the_training_years_do_not_have(drift):
+    """Fitted on the training years only, the climatology leaves a shift of the validation years'
+    mean in their anomalies; fitted on the whole record it would remove part of it."""
+    rng = np.random.default_rng(3)
+    months = np.arange(12 * 50)
+    values = (10 * np.sin(2 * np.pi * months / 12))[:, None] + rng.normal(size=(months.size, 2))
+    seasonal = seasonal_means(monthly(values, 400))  # a climatology and noise, no drift
+    train = training_mask(seasonal)
+    shift = 2.0
+    shifted = seasonal.copy(data=seasonal.values + np.where(train, 0.0, shift)[:, None])
+    anomalies = seasonal_anomalies(shifted, drift=drift, window_years=11)
+    reference = seasonal_anomalies(seasonal, drift=drift, window_years=11)
+    # the same fit as without the shift: the validation anomalies are the unshifted ones + shift
+    np.testing.assert_allclose(anomalies.values[~train], reference.values[~train] + shift,
+                               atol=1e-9)
+    np.testing.assert_allclose(anomalies.values[train], reference.values[train], atol=1e-9)
+    kept = anomalies.values[~train].mean()
+    assert abs(anomalies.values[train].mean()) < 0.2 and abs(kept - shift) < 0.3
+    # whole-record fitting takes (part of) the shift into the climatology (or drift)
+    whole = seasonal_anomalies(shifted, drift=drift, window_years=11, train_fraction=1.0)
+    assert whole.values[~train].mean() < kept - 0.3
 
 
 def test_running_mean_and_no_drift_options():
     seasonal = synthetic_seasonal(n_years=60)
+    train = training_mask(seasonal)
     climatology_only = seasonal_anomalies(seasonal, drift="none")
-    djf = climatology_only.isel(time=np.flatnonzero(climatology_only["season"].values == "DJF"))
-    np.testing.assert_allclose(djf.values[:, :2].mean(axis=0), 0.0, atol=1e-9)
+    djf_members = np.flatnonzero(climatology_only["season"].values == "DJF")
+    djf = climatology_only.isel(time=djf_members)
+    np.testing.assert_allclose(djf.values[train[djf_members], :2].mean(axis=0), 0.0, atol=1e-9)
     # The drift is left in: its trend survives.
     years = np.array([int(k[:4]) for k in djf["time_key"].values], dtype=float)
     assert np.polyfit(years, djf.values[:, 1], 1)[0] < -0.05
+    djf_seasonal = seasonal.isel(time=djf_members).values[:, 0]
+    # Over the whole record: the centred running mean of every year.
+    running = seasonal_anomalies(seasonal, drift="running_mean", window_years=11,
+                                 train_fraction=1.0)
+    rolling = pd.Series(djf_seasonal).rolling(11, center=True, min_periods=6).mean().to_numpy()
+    np.testing.assert_allclose(running.values[djf_members, 0], djf_seasonal - rolling, atol=1e-9)
+    # Fitted on the training years: their running mean, then the mean of their last window.
     running = seasonal_anomalies(seasonal, drift="running_mean", window_years=11)
-    djf_running = running.isel(time=np.flatnonzero(running["season"].values == "DJF"))
-    djf_seasonal = seasonal.isel(time=np.flatnonzero(seasonal["season"].values == "DJF"))
-    expected = (
-        djf_seasonal.values[:, 0]
-        - pd.Series(djf_seasonal.values[:, 0])
-        .rolling(11, center=True, min_periods=6)
-        .mean()
-        .to_numpy()
-    )
-    np.testing.assert_allclose(djf_running.values[:, 0], expected, atol=1e-9)
+    fitted = train[djf_members]
+    training = djf_seasonal[fitted]
+    background = np.concatenate([
+        pd.Series(training).rolling(11, center=True, min_periods=6).mean().to_numpy(),
+        np.full((~fitted).sum(), training[-11:].mean()),
+    ])
+    np.testing.assert_allclose(running.values[djf_members, 0], djf_seasonal - background,
+                               atol=1e-9)
     with pytest.raises(GeoxaiError, match="drift="):
         seasonal_anomalies(seasonal, drift="quadratic")
 
@@ -188,6 +245,8 @@ def test_prepare_land_targets_equals_anomalies_then_boxes():
     assert direct.sizes["box"] > 20
     np.testing.assert_allclose(boxes_first.values, direct.values, atol=1e-9)
     assert list(boxes_first["box"].values) == list(direct["box"].values)
+    assert boxes_first.attrs["climatology_period"] == direct.attrs.get(
+        "climatology_period", seasonal_anomalies(seasonal_means(trefht)).attrs["climatology_period"])
 
 
 def test_lead_labels_look_ahead_and_split_chronologically():
@@ -271,3 +330,6 @@ def test_prepare_sst_anomalies_from_a_pop_like_field():
     assert (dataset["sst_anomaly"].values[:, ~ocean] == 0).all()
     assert np.isfinite(dataset["sst_anomaly"].values).all()
     assert "bin average" in dataset.attrs["regrid"]
+    # fitted on round(0.8 x 23) = 18 seasons: 0400-04 (MAM) and 17 seasons later, 0404-07
+    assert dataset.attrs["climatology_period"] == "0400-04 .. 0404-07"
+    assert dataset["sst_anomaly"].attrs["climatology_train_fraction"] == 0.8

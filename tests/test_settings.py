@@ -85,7 +85,12 @@ def settings_sections():
     from geoxai.figures.base import FigureSettings
     from geoxai.learn.labels import LabelSettings
     from geoxai.learn.models import ModelSettings, TrainingSettings
-    from geoxai.lst.settings import LstAnomalySettings, LstLabelSettings, LstTargetSettings
+    from geoxai.lst.settings import (
+        LstAnomalySettings,
+        LstLabelSettings,
+        LstSkillSettings,
+        LstTargetSettings,
+    )
     from geoxai.xai.benchmark import BenchmarkSettings
     from geoxai.xai.evaluation import EvaluationSettings
     from geoxai.xai.explain import ExplainSettings
@@ -94,7 +99,7 @@ def settings_sections():
     return {
         "enso.sst": SSTFileSpec, "enso.anomalies": AnomalySettings, "enso.labels": LabelSettings,
         "lst.anomalies": LstAnomalySettings, "lst.targets": LstTargetSettings,
-        "lst.labels": LstLabelSettings, "model": ModelSettings, "training": TrainingSettings,
+        "lst.labels": LstLabelSettings, "lst.skill": LstSkillSettings, "model": ModelSettings, "training": TrainingSettings,
         "explain": ExplainSettings, "optimal_input": OptimalInputSettings,
         "figures": FigureSettings, "attribution_benchmark": BenchmarkSettings,
         "evaluation": EvaluationSettings,

@@ -47,7 +47,9 @@ def _landfrac_report(landfrac) -> str:
 
 
 def _skill_report(dataset) -> str:
-    return dataset[["validation_accuracy_median", "persistence_accuracy"]].to_dataframe().to_string()
+    columns = ["validation_accuracy_median", "chance_accuracy", "balanced_accuracy_median",
+               "persistence_accuracy", "p_value", "significant"]
+    return dataset[columns].to_dataframe().to_string()
 
 
 #: Rule name → where its step lives. A rule absent here has no step (e.g. ``all``).

@@ -45,8 +45,13 @@ rule lst_anomalies:
     params:
         variable=config["lst"]["sst"]["variable"],
         settings=json.dumps(config["lst"]["anomalies"]),
-        config=provenance_config("lst.sst", "lst.years", "lst.anomalies"),
+        # climatology and drift are fitted on the labels' training period only
+        train_fraction=config["lst"]["labels"]["train_fraction"],
+        config=provenance_config(
+            "lst.sst", "lst.years", "lst.anomalies", "lst.labels.train_fraction"
+        ),
     shell:
         "python -m geoxai lst_anomalies --sst {input.sst:q} --anomalies {output.anomalies:q}"
-        " --variable {params.variable:q} --settings {params.settings:q} --config {params.config:q}"
+        " --variable {params.variable:q} --settings {params.settings:q}"
+        " --train-fraction {params.train_fraction} --config {params.config:q}"
         " > {log:q} 2>&1"

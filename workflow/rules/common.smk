@@ -204,6 +204,12 @@ def lst_skill_inputs(wildcards):
     return {
         "evaluations": lst_box_files("evaluation"),
         "labels": lst_box_files("labels"),
+        # every network's metrics: the validation confusion matrix gives balanced accuracy
+        "metrics": [
+            f"results/lst/models/{box}/seed{seed}.json"
+            for box in lst_boxes()
+            for seed in config["seeds"]
+        ],
         "targets": "results/lst/targets.nc",
     }
 

@@ -189,7 +189,8 @@ rule run_summary:
         " > {log:q} 2>&1"
 
 
-# Application 2: the skill of every land box's networks on one map, beside persistence.
+# Application 2: the skill of every land box's networks on one map, beside persistence and
+# chance (the training majority class), with a binomial test per box and the FDR over boxes.
 
 
 rule lst_skill:
@@ -205,10 +206,14 @@ rule lst_skill:
         mem_mb=1000,
         runtime=5,
     params:
-        config=provenance_config("seeds", "lst.targets", "lst.labels", "training"),
+        settings=json.dumps(config["lst"].get("skill", {})),
+        config=provenance_config(
+            "seeds", "lst.targets", "lst.labels", "lst.skill", "training"
+        ),
     shell:
         "python -m geoxai lst_skill --evaluations {input.evaluations:q} --labels {input.labels:q}"
-        " --targets {input.targets:q} --skill {output.skill:q} --config {params.config:q} > {log:q} 2>&1"
+        " --metrics {input.metrics:q} --targets {input.targets:q} --skill {output.skill:q}"
+        " --settings {params.settings:q} --config {params.config:q} > {log:q} 2>&1"
 
 
 rule figure_skill_map:

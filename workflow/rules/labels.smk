@@ -51,15 +51,23 @@ checkpoint lst_targets:
     params:
         settings=json.dumps(config["lst"]["targets"]),
         anomaly_settings=json.dumps(config["lst"]["anomalies"]),
+        # climatology and drift are fitted on the labels' training period only
+        train_fraction=config["lst"]["labels"]["train_fraction"],
         trefht_variable=config["lst"]["trefht"]["variable"],
         landfrac_variable=config["lst"]["landfrac"]["variable"],
         config=provenance_config(
-            "lst.trefht", "lst.landfrac", "lst.years", "lst.targets", "lst.anomalies"
+            "lst.trefht",
+            "lst.landfrac",
+            "lst.years",
+            "lst.targets",
+            "lst.anomalies",
+            "lst.labels.train_fraction",
         ),
     shell:
         "python -m geoxai lst_targets --trefht {input.trefht:q} --landfrac {input.landfrac:q}"
         " --targets {output.targets:q} --boxes {output.boxes:q} --settings {params.settings:q}"
         " --anomaly-settings {params.anomaly_settings:q}"
+        " --train-fraction {params.train_fraction}"
         " --trefht-variable {params.trefht_variable:q}"
         " --landfrac-variable {params.landfrac_variable:q} --config {params.config:q}"
         " > {log:q} 2>&1"

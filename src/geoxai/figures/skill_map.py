@@ -1,4 +1,5 @@
-"""Application 2: validation accuracy per land box beside persistence."""
+"""Application 2: validation accuracy per land box against its chance level, beside
+persistence; boxes not significant after the false discovery rate are hatched."""
 
 from __future__ import annotations
 
@@ -25,18 +26,23 @@ from geoxai.figures.base import (
 
 # --------------------------------------------------------------------------- figure 6: skill map
 
+#: How a box whose median seed does not beat chance after the FDR is drawn over its colour.
+NOT_SIGNIFICANT = {"hatch": "////", "edgecolor": "0.35", "facecolor": (1.0, 1.0, 1.0, 0.55)}
 
-def _accuracy_limit(*fields: np.ndarray) -> float:
-    """Half-width of a colour scale centred on chance (0.5), in steps of 0.05, at least 0.1."""
+
+def _difference_limit(*fields: np.ndarray) -> float:
+    """Half-width of a colour scale centred on 0 (= chance), in steps of 0.05, at least 0.1."""
     values = np.concatenate([np.ravel(f) for f in fields])
     values = values[np.isfinite(values)]
-    spread = float(np.abs(values - 0.5).max()) if values.size else 0.1
+    spread = float(np.abs(values).max()) if values.size else 0.1
     return float(min(0.5, max(0.1, np.ceil(spread / 0.05) * 0.05)))
 
 
 def _box_panel(ax: Any, skill: xr.Dataset, values: np.ndarray, labels: Sequence[str],
-               cmap: Any, norm: Any, extent: Sequence[float]) -> None:
-    """One map of target boxes, each filled with its value and labelled with its text."""
+               cmap: Any, norm: Any, extent: Sequence[float],
+               hatched: np.ndarray | None = None) -> None:
+    """One map of target boxes, each filled with its value and labelled with its text; boxes
+    where ``hatched`` holds are greyed and hatched over their colour."""
     ax.set_extent(extent, crs=ccrs.PlateCarree())
     ax.add_feature(land_feature(), facecolor="0.93", edgecolor="none", zorder=0)
     for i, (value, label) in enumerate(zip(values, labels, strict=True)):
@@ -47,7 +53,13 @@ def _box_panel(ax: Any, skill: xr.Dataset, values: np.ndarray, labels: Sequence[
             (west, south), east - west, north - south, facecolor=colour, edgecolor="white",
             linewidth=0.8, transform=ccrs.PlateCarree(), zorder=2,
         ))
-        dark = np.isfinite(value) and abs(norm(value) - 0.5) > 0.3
+        grey = hatched is not None and bool(hatched[i])
+        if grey:
+            ax.add_patch(mpl.patches.Rectangle(
+                (west, south), east - west, north - south, linewidth=0.0,
+                transform=ccrs.PlateCarree(), zorder=2.5, **NOT_SIGNIFICANT,
+            ))
+        dark = not grey and np.isfinite(value) and abs(norm(value) - 0.5) > 0.3
         ax.text(0.5 * (west + east), 0.5 * (south + north), label, ha="center", va="center",
                 fontsize=6, color="white" if dark else "black", transform=ccrs.PlateCarree(),
                 zorder=4)
@@ -60,31 +72,41 @@ def plot_skill_map(
     skill_nc: PathLike,
     outputs: Sequence[PathLike],
     dpi: float = 150,
-    figsize: tuple[float, float] = (10.0, 4.2),
+    figsize: tuple[float, float] = (10.0, 4.6),
 ) -> None:
-    """Application 2: median validation accuracy per target box beside the persistence baseline.
+    """Application 2: median validation accuracy per target box against its chance level, beside
+    the persistence baseline.
 
-    Both panels share one colour scale centred on chance (0.5): red boxes beat a coin toss, blue
-    ones do worse. Panel (a) prints the median and the range over seeds, panel (b) the
-    persistence accuracy and the networks' median minus it.
+    Chance is each box's own: the validation accuracy of always predicting the training split's
+    majority class. Both panels are coloured by accuracy minus that chance on one scale centred on
+    0: red boxes beat chance, blue ones do worse. Panel (a) prints the networks' median, the chance
+    level and the range over seeds, and hatches (and greys) the boxes whose median seed is not
+    significantly better than chance once the false discovery rate over boxes is held at q
+    (Benjamini–Hochberg); panel (b) prints the persistence accuracy and the networks' median
+    minus it.
     """
     paths = check_outputs(outputs)
     needed = ("validation_accuracy_median", "validation_accuracy_min", "validation_accuracy_max",
-              "persistence_accuracy", "box_lat", "box_lat_max", "box_lon", "box_lon_max")
+              "persistence_accuracy", "chance_accuracy", "significant", "box_lat", "box_lat_max",
+              "box_lon", "box_lon_max")
     skill = open_product(skill_nc, needed, "Skill")
     median = skill["validation_accuracy_median"].values.astype(float)
     low = skill["validation_accuracy_min"].values.astype(float)
     high = skill["validation_accuracy_max"].values.astype(float)
     persistence = skill["persistence_accuracy"].values.astype(float)
+    chance = np.broadcast_to(skill["chance_accuracy"].values.astype(float), median.shape)
+    significant = np.broadcast_to(skill["significant"].values.astype(bool), median.shape)
+    fdr_q = float(skill["significant"].attrs.get("fdr_q", skill.attrs.get("fdr_q", 0.05)))
     n_seeds = int(skill.sizes.get("seed", 1))
-    limit = _accuracy_limit(median, persistence)
+    limit = _difference_limit(median - chance, persistence - chance)
     cmap = cmocean.cm.balance
-    norm = mpl.colors.Normalize(vmin=0.5 - limit, vmax=0.5 + limit)
+    norm = mpl.colors.Normalize(vmin=-limit, vmax=limit)
     pad = 5.0
     extent = [float(skill["box_lon"].min()) - pad, float(skill["box_lon_max"].max()) + pad,
               float(skill["box_lat"].min()) - pad, float(skill["box_lat_max"].max()) + pad]
     centre = 0.5 * (extent[0] + extent[1])
-    networks = [f"{m:.2f}\n{lo:.2f}–{hi:.2f}" for m, lo, hi in zip(median, low, high, strict=True)]
+    networks = [f"{m:.2f}\nch {c:.2f}\n{lo:.2f}–{hi:.2f}"
+                for m, c, lo, hi in zip(median, chance, low, high, strict=True)]
     baseline = [f"{p:.2f}\n({m - p:+.2f})" for p, m in zip(persistence, median, strict=True)]
 
     with mpl.rc_context(STYLE), offline_natural_earth():
@@ -92,13 +114,21 @@ def plot_skill_map(
         grid = fig.add_gridspec(1, 2)
         projection = ccrs.PlateCarree(central_longitude=centre)
         axes = [fig.add_subplot(grid[0, k], projection=projection) for k in range(2)]
-        _box_panel(axes[0], skill, median, networks, cmap, norm, extent)
-        _box_panel(axes[1], skill, persistence, baseline, cmap, norm, extent)
-        axes[0].set_title(f"(a) Networks: median validation accuracy of {n_seeds} seeds "
-                          "(range below)", loc="left")
-        axes[1].set_title("(b) Persistence baseline (networks − persistence)", loc="left")
+        _box_panel(axes[0], skill, median - chance, networks, cmap, norm, extent,
+                   hatched=~significant)
+        _box_panel(axes[1], skill, persistence - chance, baseline, cmap, norm, extent)
+        axes[0].set_title(f"(a) Networks: median accuracy of {n_seeds} seeds\n"
+                          "(ch: chance; range over seeds)", loc="left")
+        axes[1].set_title("(b) Persistence baseline\n(networks − persistence)", loc="left")
+        axes[0].legend(
+            handles=[mpl.patches.Patch(**NOT_SIGNIFICANT, label="not better than chance "
+                                       f"(binomial test, FDR q = {fdr_q:g})")],
+            loc="upper left", bbox_to_anchor=(0.0, -0.12), fontsize=7, frameon=False,
+        )
         fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, orientation="horizontal",
-                     shrink=0.6, aspect=40, label="validation accuracy (chance = 0.5)")
+                     shrink=0.6, aspect=40, pad=0.12,
+                     label="validation accuracy − chance (chance: always the training majority "
+                     "class)")
         fig.suptitle("Sign of next season's 2-m temperature anomaly from this season's SST, "
                      "per land box")
         save_figure(fig, paths, dpi)

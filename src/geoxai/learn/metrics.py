@@ -55,3 +55,45 @@ def persistence_accuracy(labels: pd.DataFrame, split: str = "validation") -> flo
     """Accuracy on ``split`` of carrying this season's sign forward (the ``persistence`` column)."""
     rows = labels[labels["split"] == split]
     return float((rows["persistence"] == rows["label"]).mean()) if len(rows) else float("nan")
+
+
+def majority_class_chance(labels: pd.DataFrame) -> tuple[float, int]:
+    """The chance level of one box: the validation accuracy of always predicting the class most
+    frequent in the *training* split, and that class. A tie in the training split goes to the
+    class that scores higher on validation (the harder bar to beat)."""
+    train = labels.loc[labels["split"] == "train", "label"].astype(int)
+    validation = labels.loc[labels["split"] == "validation", "label"].astype(int)
+    if train.empty or validation.empty:
+        return float("nan"), -1
+    counts = train.value_counts()
+    tied = sorted(int(c) for c in counts.index[counts == counts.max()])
+    scores = {c: float((validation == c).mean()) for c in tied}
+    majority = max(tied, key=lambda c: (scores[c], -c))
+    return scores[majority], majority
+
+
+def balanced_accuracy(confusion: Sequence[Sequence[int]] | np.ndarray) -> float:
+    """Mean recall over the classes of a confusion matrix (rows the true class); classes without
+    a sample do not count. NaN for an empty matrix."""
+    matrix = np.asarray(confusion, dtype=float)
+    totals = matrix.sum(axis=1)
+    present = totals > 0
+    if not present.any():
+        return float("nan")
+    return float(np.mean(np.diag(matrix)[present] / totals[present]))
+
+
+def skill_significance(accuracy: np.ndarray, samples: np.ndarray, chance: np.ndarray,
+                       q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per box, the one-sided binomial p-value of ``round(accuracy × samples)`` correct forecasts
+    out of ``samples`` against ``chance``, and whether it is significant with the false discovery
+    rate over the boxes held at ``q`` (Benjamini–Hochberg). NaN inputs give a NaN p-value, never
+    significant."""
+    from geoxai.core.statistics import binomial_p_value, false_discovery_rate
+
+    p_values = np.array([
+        binomial_p_value(round(float(a) * int(n)), int(n), float(c))
+        if np.isfinite(a) and np.isfinite(c) and n > 0 else np.nan
+        for a, n, c in zip(accuracy, samples, chance, strict=True)
+    ], dtype=float)
+    return p_values, false_discovery_rate(p_values, q)

@@ -19,6 +19,7 @@ from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import add_months
 from geoxai.learn.labels import chronological_split
 from geoxai.lst.seasonal import (
+    FITTING_ATTRS,
     STANDARD_SEASONS,
     normalize_lon,
     seasonal_anomalies,
@@ -177,24 +178,27 @@ def prepare_land_targets(
     seasons: Sequence[str] = STANDARD_SEASONS,
     drift: str = "linear",
     window_years: int = 30,
+    train_fraction: float = 0.8,
 ) -> xr.DataArray:
     """Monthly TREFHT (time, lat, lon) → seasonal land-box anomalies ``(time, box)``.
 
     Box means are taken of the seasonal means first and the anomalies formed per box afterwards:
     climatology and drift removal are linear with the same weights at every time, so this equals
     :func:`land_box_targets` of :func:`seasonal_anomalies` (the tests check it) while only the
-    small ``(time, box)`` table is ever held in memory.
+    small ``(time, box)`` table is ever held in memory. Climatology and drift are fitted on the
+    first ``train_fraction`` of the seasons (the training period) and applied to all of them.
     """
     box_means = land_box_targets(
         seasonal_means(trefht, seasons), land, lat_edges, lon_edges, land_threshold
     ).compute()
     attrs = dict(box_means.attrs)
-    targets = seasonal_anomalies(box_means, drift, window_years)
+    targets = seasonal_anomalies(box_means, drift, window_years, train_fraction=train_fraction)
     targets.attrs = {
         **attrs,
         "comment": "seasonal means; climatology of the run per season and box removed; "
         + targets.attrs["comment"].split("; ", 1)[1],
         "drift_removal": drift,
+        **{key: targets.attrs[key] for key in FITTING_ATTRS},
     }
     targets.name = "trefht_box_anomaly"
     return targets

@@ -12,7 +12,9 @@ from this season's SST anomalies. Its first two steps, each a function here:
    its intercept also removes the climatology. ``drift="running_mean"`` instead subtracts a
    centred running mean over ``window_years`` of the same season (for drift that is not a
    straight line; the first and last half-windows use the years available); ``drift="none"``
-   removes the climatology only.
+   removes the climatology only. Climatology and drift are fitted on the training period only
+   (the first ``train_fraction`` of the seasons, as the labels' chronological split) and
+   applied to the whole record; the outputs record that period (``climatology_period``).
 
 The land-box targets and lead labels that follow are :mod:`geoxai.lst.boxes`.
 
@@ -31,6 +33,7 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import month_index, month_key, month_keys
+from geoxai.learn.labels import chronological_split
 from geoxai.lst.regrid import regrid_to_regular
 from geoxai.products.anomalies import anomaly_dataset
 
@@ -111,20 +114,54 @@ def seasonal_means(da: xr.DataArray, seasons: Sequence[str] = STANDARD_SEASONS) 
     return result
 
 
-def _remove_drift_one_season(values: xr.DataArray, drift: str, window_years: int) -> xr.DataArray:
-    if drift == "running_mean":
-        background = values.rolling(
-            time=window_years, center=True, min_periods=window_years // 2 + 1
+def training_period(keys: Sequence[str], train_fraction: float) -> np.ndarray:
+    """True for the seasons the climatology and drift are fitted on: the first
+    ``round(train_fraction * n)`` of the chronological record, as the labels' split
+    (:func:`geoxai.learn.labels.chronological_split`); ``train_fraction=1`` is the whole record."""
+    if not 0 < train_fraction <= 1:
+        raise GeoxaiError(
+            f"train_fraction={train_fraction} (config key lst.labels.train_fraction) must lie in "
+            "(0, 1]"
         )
-        return values - background.mean()
-    anomalies = values - values.mean("time")
-    if drift == "none" or values.sizes["time"] < 3:
+    fit = chronological_split(len(keys), train_fraction) == "train"
+    if not fit.any():
+        raise GeoxaiError(
+            f"train_fraction={train_fraction} (config key lst.labels.train_fraction) leaves no "
+            f"season of the {len(keys)} to fit the climatology on"
+        )
+    return fit
+
+
+def _remove_drift_one_season(values: xr.DataArray, fit: np.ndarray, drift: str,
+                             window_years: int) -> xr.DataArray:
+    """Climatology and drift fitted on the seasons where ``fit`` (a chronological prefix) holds,
+    removed from all of them."""
+    training = values.isel(time=np.flatnonzero(fit))
+    later = int((~fit).sum())
+    if drift == "running_mean":
+        background = training.rolling(
+            time=window_years, center=True, min_periods=window_years // 2 + 1
+        ).mean()
+        axis = values.dims.index("time")
+        background = background.transpose(*values.dims).values
+        if later:
+            # After the training period the background stays at the mean of its last window.
+            last = training.isel(time=slice(-window_years, None)).mean("time")
+            last = np.expand_dims(last.transpose(*[d for d in values.dims if d != "time"]).values,
+                                  axis)
+            background = np.concatenate([background, np.repeat(last, later, axis=axis)], axis=axis)
+        return values - values.copy(data=background)
+    anomalies = values - training.mean("time")
+    if drift == "none" or training.sizes["time"] < 3:
         return anomalies
     # Not enso.anomalies.remove_linear_trend, though both fit a least-squares line: a series with
     # a gap is NaN here (skipna=False) where that one fits the samples it has, and it keeps float32.
     years = np.array([int(key[:4]) for key in values["time_key"].values], dtype=np.float64)
-    centred = xr.DataArray(years - years.mean(), dims="time")
-    slope = (anomalies * centred).sum("time", skipna=False) / float((centred**2).sum())
+    centred = xr.DataArray(years - years[fit].mean(), dims="time")
+    centred_fit = centred.isel(time=np.flatnonzero(fit))
+    slope = (anomalies.isel(time=np.flatnonzero(fit)) * centred_fit).sum(
+        "time", skipna=False
+    ) / float((centred_fit**2).sum())
     return anomalies - slope * centred
 
 
@@ -133,11 +170,16 @@ def seasonal_anomalies(
     drift: str = "linear",
     window_years: int = 30,
     fill_missing: float | None = None,
+    train_fraction: float = 0.8,
 ) -> xr.DataArray:
     """Anomalies of seasonal means from :func:`seasonal_means`: per season of the year and grid
     cell, the climatology of the run and the drift are removed (module docstring for ``drift``).
 
-    ``fill_missing=0.0`` sets missing cells (land, for SST) to exactly 0.
+    Both are fitted on the training period only, the first ``train_fraction`` of the seasons
+    (:func:`training_period`, the same fraction the labels' chronological split trains on), and
+    applied to the whole record, so nothing of the validation years enters the anomalies of
+    the training years or the baseline of their own. ``fill_missing=0.0`` sets missing cells
+    (land, for SST) to exactly 0.
     """
     if drift not in DRIFT_METHODS:
         raise GeoxaiError(f"drift={drift!r}: use one of {', '.join(DRIFT_METHODS)}")
@@ -147,12 +189,13 @@ def seasonal_anomalies(
         )
     if drift == "running_mean" and window_years < 2:
         raise GeoxaiError(f"window_years={window_years}: a running mean needs at least 2 years")
-    parts = [
-        _remove_drift_one_season(
-            seasonal.isel(time=np.flatnonzero(seasonal["season"].values == s)), drift, window_years
-        )
-        for s in pd.unique(seasonal["season"].values)
-    ]
+    keys = [str(k) for k in seasonal["time_key"].values]
+    fit = training_period(keys, train_fraction)
+    parts = []
+    for season in pd.unique(seasonal["season"].values):
+        members = np.flatnonzero(seasonal["season"].values == season)
+        parts.append(_remove_drift_one_season(seasonal.isel(time=members), fit[members], drift,
+                                              window_years))
     anomalies = xr.concat(parts, dim="time") if len(parts) > 1 else parts[0]
     anomalies = anomalies.isel(time=np.argsort(anomalies["time_key"].values, kind="stable"))
     if fill_missing is not None:
@@ -161,7 +204,8 @@ def seasonal_anomalies(
     description = {
         "linear": "linear drift per grid cell and season removed",
         "running_mean": (
-            f"{window_years}-year centred running mean per grid cell and season removed"
+            f"{window_years}-year centred running mean per grid cell and season removed (after "
+            "the fitting period, the mean of its last window)"
         ),
         "none": "no drift removed",
     }[drift]
@@ -170,12 +214,32 @@ def seasonal_anomalies(
         "long_name": f"seasonal anomaly of {seasonal.attrs.get('long_name', seasonal.name)}",
         "comment": "climatology of the run per season removed; "
         + description
+        + "; "
+        + fitting_comment(keys, fit)
         + ("; missing cells set to exactly 0" if fill_missing == 0 else ""),
         "drift_removal": drift,
+        **fitting_attrs(keys, fit, train_fraction),
     }
     if seasonal.attrs.get("units") in {"degC", "K", "deg_C", "degK"}:
         anomalies.attrs["units"] = "K"
     return anomalies
+
+
+#: The attributes that record the fitting period, carried to the output files.
+FITTING_ATTRS = ("climatology_period", "climatology_train_fraction")
+
+
+def fitting_attrs(keys: Sequence[str], fit: np.ndarray, train_fraction: float) -> dict:
+    fitted = [k for k, f in zip(keys, fit, strict=True) if f]
+    return {"climatology_period": f"{fitted[0]} .. {fitted[-1]}",
+            "climatology_train_fraction": float(train_fraction)}
+
+
+def fitting_comment(keys: Sequence[str], fit: np.ndarray) -> str:
+    fitted = [k for k, f in zip(keys, fit, strict=True) if f]
+    return (f"climatology and drift fitted on the first {len(fitted)} of {len(keys)} seasons "
+            f"({fitted[0]} .. {fitted[-1]}, the training period; lst.labels.train_fraction) and "
+            "applied to the whole record")
 
 
 def normalize_lon(lon: np.ndarray) -> np.ndarray:
@@ -204,7 +268,8 @@ def sst_anomaly_dataset(anomalies: xr.DataArray) -> xr.Dataset:
         long_name="sea surface temperature seasonal anomaly",
         cell_methods="time: mean (seasonal)",
         comment=anomalies.attrs.get("comment", ""),
-        variable_attrs={key: anomalies.attrs[key] for key in ("regrid_method", "drift_removal")
+        variable_attrs={key: anomalies.attrs[key]
+                        for key in ("regrid_method", "drift_removal", *FITTING_ATTRS)
                         if key in anomalies.attrs},
         title="Seasonal SST anomalies",
     )
@@ -219,13 +284,14 @@ def prepare_sst_anomalies(
     lat2d: xr.DataArray | None = None,
     lon2d: xr.DataArray | None = None,
     cell_area: xr.DataArray | None = None,
+    train_fraction: float = 0.8,
 ) -> xr.Dataset:
     """Monthly POP SST (``nlat``/``nlon`` with ``TLAT``/``TLONG``[/``TAREA``] coordinates, or the
     arrays given explicitly) → the seasonal anomaly dataset of :func:`sst_anomaly_dataset`.
 
     Seasonal means are formed lazily on the native grid (a third of the months to regrid),
-    regridded with :func:`geoxai.lst.regrid.regrid_to_regular` and loaded; then climatology and drift
-    are removed.
+    regridded with :func:`geoxai.lst.regrid.regrid_to_regular` and loaded; then climatology and drift,
+    fitted on the first ``train_fraction`` of the seasons, are removed.
     """
     lat2d = lat2d if lat2d is not None else sst.coords.get("TLAT")
     lon2d = lon2d if lon2d is not None else sst.coords.get("TLONG")
@@ -239,7 +305,7 @@ def prepare_sst_anomalies(
     # The regridded seasonal means are small (e.g. 7,200 seasons x 2 degrees = 0.5 GB): hold them
     # in memory once rather than recompute the whole chain for the mask and again for the values.
     regridded = regrid_to_regular(means, lat2d, lon2d, degrees, cell_area).compute()
-    anomalies = seasonal_anomalies(regridded, drift, window_years)
+    anomalies = seasonal_anomalies(regridded, drift, window_years, train_fraction=train_fraction)
     dataset = sst_anomaly_dataset(anomalies)
     dataset.attrs.update(
         {
@@ -248,6 +314,7 @@ def prepare_sst_anomalies(
             "drift_removal": drift
             if drift != "running_mean"
             else f"running_mean ({window_years} years)",
+            **{key: anomalies.attrs[key] for key in FITTING_ATTRS},
         }
     )
     return dataset

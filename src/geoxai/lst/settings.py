@@ -1,4 +1,5 @@
-"""Application 2's config sections (``lst.anomalies``, ``lst.targets``, ``lst.labels``) as frozen
+"""Application 2's config sections (``lst.anomalies``, ``lst.targets``, ``lst.labels``,
+``lst.skill``) as frozen
 settings: the one place their defaults live (the schema and config/config.yaml are checked
 against them by tests/test_settings.py)."""
 
@@ -46,3 +47,13 @@ class LstLabelSettings:
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> LstLabelSettings:
         return settings_from_section(cls, section, "lst.labels")
+
+
+@dataclass(frozen=True)
+class LstSkillSettings:
+    #: Benjamini–Hochberg false discovery rate over the boxes' binomial tests against chance.
+    fdr_q: float = 0.05
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> LstSkillSettings:
+        return settings_from_section(cls, section, "lst.skill")

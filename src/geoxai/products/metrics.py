@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from geoxai.core.errors import GeoxaiError
@@ -52,3 +53,16 @@ def read_seed_accuracies(path: str | os.PathLike) -> pd.DataFrame:
     if per_seed.empty or "validation_accuracy" not in per_seed:
         raise GeoxaiError(f"{path} has no per-seed validation accuracy: rerun the evaluate rule")
     return per_seed.astype({"seed": int})
+
+
+def read_validation_confusion(path: str | os.PathLike) -> tuple[int, np.ndarray]:
+    """The seed of one network and its confusion matrix on the validation split (rows the true
+    class, columns the predicted one)."""
+    metrics = read_metrics(path)
+    confusion = metrics.get("confusion")
+    if not isinstance(confusion, dict) or "validation" not in confusion:
+        raise GeoxaiError(
+            f"Training metrics {path} lack the key 'confusion' (with validation): delete the "
+            "file and re-run the train rule."
+        )
+    return int(metrics["seed"]), np.asarray(confusion["validation"], dtype=int)

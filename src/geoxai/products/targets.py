@@ -33,6 +33,9 @@ def targets_dataset(targets: xr.DataArray, lat_max: Sequence[float], lon_max: Se
     dataset.attrs = {
         "title": "Seasonal 2-m air temperature anomalies of the target land boxes",
         "seasons": ",".join(s.upper() for s in seasons),
+        # the training period the climatology and drift were fitted on
+        **{key: value for key, value in targets.attrs.items()
+           if key in ("climatology_period", "climatology_train_fraction")},
     }
     return dataset
 

@@ -7,6 +7,7 @@ from typing import Any
 import xarray as xr
 
 from geoxai.core import provenance
+from geoxai.lst.settings import LstLabelSettings
 
 
 def enso_anomalies(sst: str, anomalies: str, sst_spec: dict[str, Any], settings: dict[str, Any],
@@ -33,9 +34,12 @@ def lst_anomalies(
     anomalies: str,
     variable: str,
     settings: dict[str, Any],
+    train_fraction: float = LstLabelSettings.train_fraction,
     config: dict[str, Any] | None = None,
 ) -> None:
-    """Seasonal SST anomalies of the CESM run on a regular grid, land 0 (the ENSO file layout)."""
+    """Seasonal SST anomalies of the CESM run on a regular grid, land 0 (the ENSO file layout);
+    climatology and drift fitted on the first ``train_fraction`` (lst.labels.train_fraction) of
+    the seasons, the training period of the labels."""
     from geoxai.core.scheduler import dask_config
     from geoxai.lst.cesm import open_fetched_field
     from geoxai.lst.seasonal import prepare_sst_anomalies, season_length
@@ -60,5 +64,6 @@ def lst_anomalies(
             window_years=int(chosen.window_years),
             lat2d=lat2d,
             lon2d=lon2d,
+            train_fraction=float(train_fraction),
         )
     write_anomalies(dataset, anomalies, config, {"sst": sst})

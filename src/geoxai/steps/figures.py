@@ -11,7 +11,11 @@ import xarray as xr
 
 from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
-from geoxai.products.metrics import read_evaluation, read_seed_accuracies
+from geoxai.products.metrics import (
+    read_evaluation,
+    read_seed_accuracies,
+    read_validation_confusion,
+)
 from geoxai.products.report import write_accuracy_table, write_run_summary
 
 
@@ -105,16 +109,30 @@ def run_summary(sources: Sequence[str], summary: str, config: dict[str, Any] | N
 def lst_skill(
     evaluations: Sequence[str],
     labels: Sequence[str],
+    metrics: Sequence[str],
     targets: str,
     skill: str,
+    settings: dict[str, Any],
     config: dict[str, Any] | None = None,
 ) -> xr.Dataset:
-    """Validation accuracy of every box's networks beside its persistence baseline and chance."""
-    from geoxai.learn.metrics import persistence_accuracy
+    """Validation accuracy and balanced accuracy of every box's networks beside its persistence
+    baseline and chance (the training majority class on the validation split); the median seed's
+    accuracy tested against chance per box, the false discovery rate held over boxes.
+
+    ``metrics``: every network's metrics JSON, ``results/lst/models/<box>/seed<seed>.json``.
+    """
+    from geoxai.learn.metrics import (
+        balanced_accuracy,
+        majority_class_chance,
+        persistence_accuracy,
+        skill_significance,
+    )
+    from geoxai.lst.settings import LstSkillSettings
     from geoxai.products.labels import read_label_table
     from geoxai.products.skill import skill_dataset
     from geoxai.products.targets import read_box_edges
 
+    chosen = LstSkillSettings.from_config(settings)
     accuracies = {Path(p).stem: read_seed_accuracies(p) for p in evaluations}
     tables = {Path(p).stem: read_label_table(p) for p in labels}
     if set(accuracies) != set(tables):
@@ -125,16 +143,33 @@ def lst_skill(
     seeds = sorted({int(s) for table in accuracies.values() for s in table["seed"]})
     accuracy = np.full((len(boxes), len(seeds)), np.nan)
     train = np.full_like(accuracy, np.nan)
+    balanced = np.full_like(accuracy, np.nan)
     for i, box in enumerate(boxes):
         for _, row in accuracies[box].iterrows():
             accuracy[i, seeds.index(int(row["seed"]))] = row["validation_accuracy"]
             train[i, seeds.index(int(row["seed"]))] = row.get("train_accuracy", np.nan)
+    for path in metrics:
+        box = Path(path).parent.name
+        if box not in boxes:
+            continue
+        seed, confusion = read_validation_confusion(path)
+        if seed in seeds:
+            balanced[boxes.index(box), seeds.index(seed)] = balanced_accuracy(confusion)
+    if np.isnan(balanced).all():
+        raise GeoxaiError(f"skill: no network's metrics (of {len(metrics)} given) belong to a box "
+                          "of the evaluations: pass results/lst/models/<box>/seed<seed>.json")
     validation = {box: tables[box][tables[box]["split"] == "validation"] for box in boxes}
+    chance = [majority_class_chance(tables[b]) for b in boxes]
     per_box = {
         "persistence_accuracy": np.array([persistence_accuracy(tables[b]) for b in boxes]),
         "validation_samples": np.array([len(validation[b]) for b in boxes]),
         "warm_fraction_validation": np.array([float(validation[b]["label"].mean()) for b in boxes]),
+        "chance_accuracy": np.array([c[0] for c in chance]),
+        "majority_class": np.array([c[1] for c in chance]),
     }
-    dataset = skill_dataset(boxes, seeds, accuracy, train, per_box, edges)
+    per_box["p_value"], per_box["significant"] = skill_significance(
+        np.nanmedian(accuracy, axis=1), per_box["validation_samples"], per_box["chance_accuracy"],
+        chosen.fdr_q)
+    dataset = skill_dataset(boxes, seeds, accuracy, train, balanced, per_box, edges, chosen.fdr_q)
     provenance.write_netcdf_atomic(dataset, skill, config=config, inputs={"targets": targets})
     return dataset

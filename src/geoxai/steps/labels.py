@@ -10,6 +10,7 @@ import xarray as xr
 
 from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
+from geoxai.lst.settings import LstLabelSettings
 from geoxai.products.anomalies import open_anomalies
 from geoxai.products.labels import write_counts, write_label_table
 
@@ -64,6 +65,7 @@ def lst_targets(
     boxes: str,
     settings: dict[str, Any],
     anomaly_settings: dict[str, Any],
+    train_fraction: float = LstLabelSettings.train_fraction,
     trefht_variable: str = "TREFHT",
     landfrac_variable: str = "LANDFRAC",
     config: dict[str, Any] | None = None,
@@ -71,7 +73,9 @@ def lst_targets(
     """Seasonal 2-m temperature anomaly per land box ``(time, box)``, and the list of kept boxes.
 
     Which boxes are kept depends on the land fraction, so the workflow learns the box list from
-    ``boxes`` (JSON) after this step has run.
+    ``boxes`` (JSON) after this step has run. Climatology and drift are fitted on the first
+    ``train_fraction`` of the seasons (lst.labels.train_fraction), the
+    training period that lst_anomalies fits the SST on too.
     """
     from geoxai.lst.boxes import prepare_land_targets, upper_edges
     from geoxai.lst.cesm import open_fetched_field
@@ -98,6 +102,7 @@ def lst_targets(
             seasons,
             anomaly_chosen.drift,
             int(anomaly_chosen.window_years),
+            float(train_fraction),
         )
     dataset = targets_dataset(
         box_targets,
@@ -122,7 +127,6 @@ def lst_labels(
     from geoxai.learn.labels import check_both_classes, chronological_split
     from geoxai.lst.boxes import lead_labels
     from geoxai.lst.seasonal import season_length
-    from geoxai.lst.settings import LstLabelSettings
     from geoxai.products.targets import read_box_targets
 
     chosen = LstLabelSettings.from_config(settings)
@@ -143,6 +147,20 @@ def lst_labels(
             "from the same run, years and seasons"
         )
     labelled["split"] = chronological_split(len(labelled), train_fraction)
+    _check_fitting_periods(targets, anomalies)
     check_both_classes(labelled, list(chosen.class_names), f"{table} (box {target})")
     write_label_table(labelled, table)
     return labelled
+
+
+def _check_fitting_periods(targets: str, anomalies: str) -> None:
+    """Warn when SST and TREFHT anomalies were fitted on different training periods (they are
+    the same when both come from the same lst.years)."""
+    periods = {}
+    for path in (targets, anomalies):
+        with xr.open_dataset(path) as dataset:
+            periods[path] = dataset.attrs.get("climatology_period")
+    if None not in periods.values() and len(set(periods.values())) > 1:
+        print("lst_labels: the climatology of " + " and of ".join(
+            f"{path} was fitted on {period}" for path, period in periods.items())
+            + ": give both the same years (lst.years)", file=sys.stderr)
