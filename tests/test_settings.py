@@ -89,6 +89,7 @@ def settings_sections():
     from geoxai.xai.benchmark import BenchmarkSettings
     from geoxai.xai.explain import ExplainSettings
     from geoxai.xai.optimal_input import OptimalInputSettings
+    from geoxai.xai.significance import SignificanceSettings
 
     return {
         "enso.sst": SSTFileSpec, "enso.anomalies": AnomalySettings, "enso.labels": LabelSettings,
@@ -96,6 +97,7 @@ def settings_sections():
         "lst.labels": LstLabelSettings, "model": ModelSettings, "training": TrainingSettings,
         "explain": ExplainSettings, "optimal_input": OptimalInputSettings,
         "figures": FigureSettings, "attribution_benchmark": BenchmarkSettings,
+        "significance": SignificanceSettings,
     }
 
 

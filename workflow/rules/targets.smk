@@ -96,5 +96,6 @@ def all_targets():
     return (
         [item for app in APPS for item in per_application[app]()]
         + benchmark_targets()
+        + significance_targets()
         + ["results/report/run_summary.html"]
     )
