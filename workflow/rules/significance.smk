@@ -7,6 +7,14 @@
 SIGNIFICANCE = config["significance"]
 NULL_NETWORKS = range(SIGNIFICANCE["networks"])
 NULL_SEED_OFFSET = SIGNIFICANCE["seed_offset"]
+SIGNIFICANCE_METHODS = SIGNIFICANCE.get("methods") or config["explain"]["rules"]
+
+_untested = [m for m in SIGNIFICANCE_METHODS if m not in config["explain"]["rules"]]
+if _untested:
+    raise ValueError(
+        f"config key significance.methods names {_untested}, which explain.rules does not run "
+        f"({config['explain']['rules']}): add them to explain.rules or drop them here"
+    )
 
 _null_real_seeds = sorted(set(seeds()) & {NULL_SEED_OFFSET + k for k in NULL_NETWORKS})
 if _null_real_seeds:
@@ -23,13 +31,11 @@ significance_targets = lambda: [
     for app in APPS
     for target in significance_explained_targets(app)
     for path in [
-        *[
-            f"results/{app}/significance/{target}/{m}.nc"
-            for m in config["explain"]["rules"]
-        ],
+        *[f"results/{app}/significance/{target}/{m}.nc" for m in SIGNIFICANCE_METHODS],
         *[
             file
             for m in figure_methods()
+            if m in SIGNIFICANCE_METHODS
             for file in figure_files(f"results/{app}/figures/{target}/{m}_significance")
         ],
     ]
@@ -45,7 +51,7 @@ rule null_network:
         metrics="results/{app}/significance/{target}/null{network}.json",
         relevance=expand(
             "results/{{app}}/significance/{{target}}/null_relevance/null{{network}}_{method}.nc",
-            method=config["explain"]["rules"],
+            method=SIGNIFICANCE_METHODS,
         ),
     log:
         "logs/{app}/null_network/{target}_null{network}.log",
@@ -63,11 +69,13 @@ rule null_network:
         seed=null_seed,
         model_config=model_config,
         training_config=json.dumps(config["training"]),
-        methods=config["explain"]["rules"],
+        methods=SIGNIFICANCE_METHODS,
         backend=config["explain"]["backend"],
         parameters=json.dumps(config["explain"].get("parameters", {})),
         class_names=class_names_of_app,
-        config=provenance_config("model", "training", "explain", "significance"),
+        config=provenance_config(
+            "model", "training", "explain", "significance.seed_offset"
+        ),
     shell:
         "python -m geoxai null_network --anomalies {input.anomalies:q} --labels {input.labels:q}"
         " --seed {params.seed} --model {output.model:q} --metrics {output.metrics:q}"

@@ -48,6 +48,7 @@ class SignificanceSettings:
     bootstrap: int = 100  # resamplings of the samples for the real composite's spread
     spread: tuple[float, float] = (5.0, 95.0)  # percentiles of the bootstrap reported
     seed_offset: int = 1000  # null network k has seed seed_offset + k; also seeds the bootstrap
+    methods: tuple[str, ...] | None = None  # the methods tested; None: every explain.rules entry
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> SignificanceSettings:
