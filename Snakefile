@@ -21,6 +21,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/explain.smk"
 include: "workflow/rules/composite.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/significance.smk"
 include: "workflow/rules/benchmark.smk"
 include: "workflow/rules/figures.smk"
 

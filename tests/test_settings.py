@@ -95,6 +95,7 @@ def settings_sections():
     from geoxai.xai.evaluation import EvaluationSettings
     from geoxai.xai.explain import ExplainSettings
     from geoxai.xai.optimal_input import OptimalInputSettings
+    from geoxai.xai.significance import SignificanceSettings
 
     return {
         "enso.sst": SSTFileSpec, "enso.anomalies": AnomalySettings, "enso.labels": LabelSettings,
@@ -103,6 +104,7 @@ def settings_sections():
         "explain": ExplainSettings, "optimal_input": OptimalInputSettings,
         "figures": FigureSettings, "attribution_benchmark": BenchmarkSettings,
         "evaluation": EvaluationSettings,
+        "significance": SignificanceSettings,
     }
 
 

@@ -52,6 +52,12 @@ def _skill_report(dataset) -> str:
     return dataset[columns].to_dataframe().to_string()
 
 
+def _significance_report(dataset) -> str:
+    shares = {key: dataset[key].values.round(3).tolist()
+              for key in ("significant_share", "significant_fdr_share")}
+    return json.dumps({"class": dataset["class"].values.tolist(), **shares})
+
+
 #: Rule name → where its step lives. A rule absent here has no step (e.g. ``all``).
 STEPS: dict[str, Step] = {
     "synthesize_enso": Step("data"),
@@ -73,6 +79,9 @@ STEPS: dict[str, Step] = {
     "relevance": Step("explain"),
     "optimal_input": Step("explain"),
     "composite": Step("composite"),
+    "null_network": Step("significance", report=lambda scores: json.dumps(scores["accuracy"])),
+    "significance": Step("significance", report=_significance_report),
+    "figure_significance": Step("significance"),
     "attribution_benchmark": Step("benchmark"),
     "figure_attribution_benchmark": Step("benchmark"),
     "attribution_benchmark_table": Step("benchmark"),

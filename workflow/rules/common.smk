@@ -255,6 +255,37 @@ def composite_inputs(wildcards):
     }
 
 
+# used by significance.smk
+def null_seed(wildcards):
+    """Null network k's seed: significance.seed_offset + k (never a seed of `seeds`)."""
+    return config["significance"]["seed_offset"] + int(wildcards.network)
+
+
+# used by significance.smk
+def significance_inputs(wildcards):
+    prefix = f"results/{wildcards.app}"
+    return {
+        "relevance": [
+            f"{prefix}/relevance/{wildcards.target}/seed{seed}_{wildcards.method}.nc"
+            for seed in seeds()
+        ],
+        "null_relevance": [
+            f"{prefix}/significance/{wildcards.target}/null_relevance/null{k}_{wildcards.method}.nc"
+            for k in range(config["significance"]["networks"])
+        ],
+        "anomalies": f"{prefix}/anomalies.nc",
+        "labels": f"{prefix}/labels/{wildcards.target}.csv",
+    }
+
+
+# used by significance.smk
+def significance_explained_targets(app):
+    """The targets whose composites are tested: nino34, and the boxes of lst.explain_targets."""
+    if app == "enso":
+        return ["nino34"]
+    return list(config["lst"].get("explain_targets", []))
+
+
 # used by figures.smk
 def figure_outputs(stem, caption, category, subcategory="{app} {target}"):
     """The PNG (in the report) and any extra formats the config asks for."""

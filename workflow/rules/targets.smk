@@ -97,5 +97,6 @@ def all_targets():
         [item for app in APPS for item in per_application[app]()]
         + benchmark_targets()
         + evaluation_targets()
+        + significance_targets()
         + ["results/report/run_summary.html"]
     )
