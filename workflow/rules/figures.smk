@@ -190,7 +190,7 @@ rule run_summary:
 
 
 # Application 2: the skill of every land box's networks on one map, beside persistence and
-# chance (the training majority class), with a binomial test per box and the FDR over boxes.
+# chance (the best constant forecast), with a binomial test per box and the FDR over boxes.
 
 
 rule lst_skill:

@@ -77,8 +77,8 @@ def plot_skill_map(
     """Application 2: median validation accuracy per target box against its chance level, beside
     the persistence baseline.
 
-    Chance is each box's own: the validation accuracy of always predicting the training split's
-    majority class. Both panels are coloured by accuracy minus that chance on one scale centred on
+    Chance is each box's own: the validation accuracy of the best constant forecast (always the
+    validation split's majority class). Both panels are coloured by accuracy minus that chance on one scale centred on
     0: red boxes beat chance, blue ones do worse. Panel (a) prints the networks' median, the chance
     level and the range over seeds, and hatches (and greys) the boxes whose median seed is not
     significantly better than chance once the false discovery rate over boxes is held at q
@@ -127,8 +127,7 @@ def plot_skill_map(
         )
         fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, orientation="horizontal",
                      shrink=0.6, aspect=40, pad=0.12,
-                     label="validation accuracy − chance (chance: always the training majority "
-                     "class)")
+                     label="validation accuracy − chance (chance: the best constant forecast)")
         fig.suptitle("Sign of next season's 2-m temperature anomaly from this season's SST, "
                      "per land box")
         save_figure(fig, paths, dpi)

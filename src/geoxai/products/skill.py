@@ -16,8 +16,9 @@ from geoxai.products.targets import EDGE_ATTRS
 ONE = {"units": "1"}
 
 #: What ``chance_accuracy`` is, in words (the attrs of skill.nc say so).
-CHANCE = ("validation accuracy of always predicting the class most frequent in the training "
-          "split (the majority class); not 0.5, since the classes need not be balanced")
+CHANCE = ("validation accuracy of the best constant forecast: always the class most frequent "
+          "in the validation split; not 0.5, since the classes need not be balanced, and not "
+          "the training majority, which scores lower where class frequencies drift")
 
 
 def _over_seeds(name: str, values: np.ndarray, statistics: Sequence[str]) -> dict:
@@ -41,10 +42,10 @@ def _test_variables(per_box: Mapping[str, np.ndarray], fdr_q: float) -> dict:
               "probability chance_accuracy")
     return {
         "chance_accuracy": (box_dim, per_box["chance_accuracy"].astype(np.float32), {
-            **ONE, "long_name": "chance level: validation accuracy of the training majority class",
+            **ONE, "long_name": "chance level: validation accuracy of the best constant forecast",
             "comment": CHANCE}),
         "majority_class": (box_dim, per_box["majority_class"].astype(np.int8), {
-            "long_name": "class most frequent in the training split (0 cold, 1 warm)",
+            "long_name": "class most frequent in the validation split (0 cold, 1 warm)",
             "flag_values": np.array([0, 1], np.int8), "flag_meanings": "cold warm"}),
         "p_value": (box_dim, per_box["p_value"].astype(np.float64), {
             **ONE, "long_name": "p-value of the median seed's validation accuracy against chance",
@@ -108,7 +109,7 @@ def skill_dataset(boxes: Sequence[str], seeds: Sequence[int], accuracy: np.ndarr
             f"chance_accuracy = {CHANCE}; each box's median-seed accuracy is tested against it "
             "(one-sided binomial test, p_value) and `significant` holds the false discovery rate "
             f"over boxes at q = {fdr_q:g} (Benjamini-Hochberg)",
-            "chance": "majority class of the training split, evaluated on the validation split",
+            "chance": "the best constant forecast on the validation split",
             "fdr_q": float(fdr_q),
         },
     )

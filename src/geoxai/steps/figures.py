@@ -116,14 +116,14 @@ def lst_skill(
     config: dict[str, Any] | None = None,
 ) -> xr.Dataset:
     """Validation accuracy and balanced accuracy of every box's networks beside its persistence
-    baseline and chance (the training majority class on the validation split); the median seed's
+    baseline and chance (the best constant forecast on the validation split); the median seed's
     accuracy tested against chance per box, the false discovery rate held over boxes.
 
     ``metrics``: every network's metrics JSON, ``results/lst/models/<box>/seed<seed>.json``.
     """
     from geoxai.learn.metrics import (
         balanced_accuracy,
-        majority_class_chance,
+        best_constant_chance,
         persistence_accuracy,
         skill_significance,
     )
@@ -159,7 +159,7 @@ def lst_skill(
         raise GeoxaiError(f"skill: no network's metrics (of {len(metrics)} given) belong to a box "
                           "of the evaluations: pass results/lst/models/<box>/seed<seed>.json")
     validation = {box: tables[box][tables[box]["split"] == "validation"] for box in boxes}
-    chance = [majority_class_chance(tables[b]) for b in boxes]
+    chance = [best_constant_chance(tables[b]) for b in boxes]
     per_box = {
         "persistence_accuracy": np.array([persistence_accuracy(tables[b]) for b in boxes]),
         "validation_samples": np.array([len(validation[b]) for b in boxes]),
