@@ -108,8 +108,10 @@ def settings_sections():
     }
 
 
-#: Keys without a meaningful default: the paper config sets them, the classes do not.
-NO_DEFAULT = {"explain": {"rules"}, "attribution_benchmark": {"samples"}}
+#: Keys without a meaningful default (explain.rules: the paper config sets them, the classes do
+#: not), or whose class default is sized for a quick run and the paper config for the paper
+#: (the benchmark's samples and network).
+NO_DEFAULT = {"explain": {"rules"}, "attribution_benchmark": {"samples", "hidden_units"}}
 
 
 def paper_section(path: str) -> dict:

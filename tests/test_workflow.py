@@ -83,11 +83,16 @@ def test_demo_counts_and_split(demo_run):
 
 
 def test_demo_figures_and_report(demo_run):
-    figures = sorted((demo_run / ENSO / "figures/nino34").glob("*.png"))
-    drawn = yaml.safe_load((REPO / "config/demo.yaml").read_text())["figures"]["methods"]
-    # training, index, the methods comparison per class, then per drawn method: composites and
-    # seed agreement per class and the two case studies
-    assert len(figures) == 2 + 2 + 6 * len(drawn)
+    figures = {path.stem for path in (demo_run / ENSO / "figures/nino34").glob("*.png")}
+    demo = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    drawn, tested = demo["figures"]["methods"], demo["significance"]["methods"]
+    cases = demo["enso"]["case_studies"]
+    expected = {"training", "index", "sanity", "faithfulness", "methods_class0", "methods_class1"}
+    for method in drawn:
+        expected |= {f"{method}_{kind}_class{c}" for kind in ("composites", "agreement") for c in (0, 1)}
+        expected |= {f"{method}_case_{case}" for case in cases} | {f"{method}_sample_agreement"}
+    expected |= {f"{method}_significance" for method in tested}
+    assert figures == expected
     assert (demo_run / ENSO / "figures/attribution_benchmark.png").is_file()
     result = run_snakemake(demo_run, "--cores", "1", "--configfile", *config_files("demo.yaml"),
                            "--report", str(demo_run / "report.html"))

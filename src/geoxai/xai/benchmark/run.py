@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,24 +32,15 @@ def run_benchmark(
 
     Each method is any rule :func:`geoxai.xai.explain.explain` knows; its map is scored as it
     comes (a gradient is scored as a gradient); ``parameters`` are the methods' own
-    (``explain.parameters``). Timings of the three stages are recorded as
-    attributes (``seconds_truth``, ``seconds_training``, ``seconds_explaining``).
+    (``explain.parameters``). No timing goes into the product, so the same settings give the
+    same file; the workflow's benchmark files (``results/benchmarks/``) time the job.
     """
     methods = list(dict.fromkeys(methods))
     if not methods:
         raise GeoxaiError("attribution benchmark: name at least one explanation method")
-    started = time.perf_counter()
     benchmark = build_benchmark(anomalies, settings)
-    built = time.perf_counter()
     network = fit_network(benchmark, settings)
-    trained = time.perf_counter()
-    dataset = score_methods(benchmark, network, settings, methods, backend, parameters)
-    dataset.attrs.update({
-        "seconds_truth": round(built - started, 3),
-        "seconds_training": round(trained - built, 3),
-        "seconds_explaining": round(time.perf_counter() - trained, 3),
-    })
-    return dataset
+    return score_methods(benchmark, network, settings, methods, backend, parameters)
 
 
 def score_methods(
