@@ -335,3 +335,28 @@ def test_lst_steps_name_the_variable_key_of_their_field(tmp_path):
             {},
             trefht_variable="TS",
         )
+
+
+def test_fetch_reports_the_store_the_write_progress_and_the_end(tmp_path, capsys):
+    import re
+
+    store = tmp_path / "sst.zarr"
+    dataset = cesm_sst_store()
+    dataset["SST"].encoding = {"chunks": (1, 6, 1, NLAT, NLON)}  # half a year per chunk
+    dataset.to_zarr(store, zarr_format=2, consolidated=True)
+    fetch_cesm_variable(str(store), "SST", (401, 404), tmp_path / "sst.nc")
+    lines = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("[geoxai] cesm SST: ") for line in lines), lines
+    assert lines[0] == (
+        f"[geoxai] cesm SST: opened {store}: shape (time=48, nlat={NLAT}, nlon={NLON}), years "
+        f"0401-0404 (48 months), about 3.8 KiB (float32)"
+    )
+    written = [re.search(r"written (\d+)/48 months, chunk (\d+)/8 ", line) for line in lines[1:-1]]
+    assert all(written) and len(written) >= 4
+    months, chunks = zip(*((int(m[1]), int(m[2])) for m in written))
+    assert list(chunks) == sorted(set(chunks)) and chunks[-1] == 8
+    assert list(months) == sorted(months) and months[-1] == 48
+    assert lines[-1].startswith("[geoxai] cesm SST: wrote sst.nc: 48 months (years 0401-0404), ")
+    np.testing.assert_array_equal(
+        xr.open_dataset(tmp_path / "sst.nc")["SST"].values, expected_values()[12:60]
+    )

@@ -271,3 +271,60 @@ def test_fetch_or_link_downloads_urls_and_rejects_other_schemes(http_server, tmp
     assert_clean_result(tmp_path / "sst.nc", payload, url, record)
     with pytest.raises(GeoxaiError, match="only http"):
         fetch_or_link("ftp://example.invalid/sst.nc", tmp_path / "other.nc")
+
+
+def test_progress_lines_in_a_log_count_up_to_the_file_size(http_server, tmp_path, capsys):
+    """Not a terminal (as in a job log): plain lines whose byte counts grow to the size."""
+    import re
+
+    payload = netcdf_like_bytes(3 * 1024 * 1024 + 17)
+    http_server.add_file("sst.nc", payload)
+    record = download(http_server.url("sst.nc"), tmp_path / "sst.nc",
+                      **{**FAST, "progress": True})
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert all(line.startswith("[geoxai] download sst.nc: ") for line in lines), lines
+    counts = [
+        (int(m[1]), int(m[2])) for m in map(re.compile(r": (\d+)/(\d+) bytes").search, lines) if m
+    ]
+    assert len(counts) >= 5  # about every tenth of the size, not once per chunk
+    assert len(counts) <= 12
+    done = [count for count, _ in counts]
+    assert done == sorted(done) and len(set(done)) == len(done)
+    assert done[-1] == len(payload) and {total for _, total in counts} == {len(payload)}
+    assert "/s" in lines[-2]  # the rate
+    assert lines[-1] == (
+        f"[geoxai] download sst.nc: done, {len(payload)} bytes (3.0 MiB), "
+        f"sha256 {hashlib.sha256(payload).hexdigest()}, 1 attempt(s)"
+    )
+    assert record["size"] == len(payload)
+
+
+def test_progress_lines_report_a_retry_and_a_small_file_briefly(http_server, tmp_path, capsys):
+    payload = netcdf_like_bytes(10_000)
+    http_server.add_file("small.nc", payload)
+    http_server.add_fault("small.nc", "error_500")
+    download(http_server.url("small.nc"), tmp_path / "small.nc", **{**FAST, "progress": True})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("[geoxai] download small.nc: attempt 1/4 failed (HTTP 500")
+    assert lines[1].startswith("[geoxai] download small.nc: 10000/10000 bytes (100%")
+    assert lines[2].startswith("[geoxai] download small.nc: done, 10000 bytes")
+    assert len(lines) == 3
+
+
+def test_progress_lines_without_a_known_size(tmp_path, capsys, monkeypatch):
+    from geoxai.core import download as module
+
+    class Response:
+        def __init__(self, chunks):
+            self.raw = self
+            self._chunks = list(chunks)
+
+        def read1(self, size, decode_content=False):
+            return self._chunks.pop(0) if self._chunks else b""
+
+    monkeypatch.setattr(module, "PROGRESS_EVERY_BYTES", 1000)
+    module._stream_body(Response([b"x" * 600] * 5), tmp_path / "part", 0, None, True, "f.nc")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "[geoxai] download f.nc: started, unknown size"
+    assert [line.split(": ")[1].split(" ")[0] for line in lines[1:]] == ["1200", "2400", "3000"]
+    assert "total unknown" in lines[-1]

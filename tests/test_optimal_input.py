@@ -130,3 +130,32 @@ def test_start_is_used(model):
 def test_bad_settings_are_refused(model, options, message):
     with pytest.raises(GeoxaiError, match=message):
         optimal_input(model, **options)
+
+
+def test_progress_lines_every_tenth_and_the_verdict_leave_the_result_unchanged(model, capsys):
+    import re
+
+    quiet = optimal_input(model, 1, steps=1000, l2_penalty=0.1, progress=False)
+    assert capsys.readouterr().out == ""
+    loud = optimal_input(model, 1, steps=1000, l2_penalty=0.1, goal=0.5)
+    lines = capsys.readouterr().out.splitlines()
+    assert loud.input.tobytes() == quiet.input.tobytes()
+    assert loud.probability == quiet.probability
+    np.testing.assert_array_equal(loud.probability_history, quiet.probability_history)
+    pattern = re.compile(
+        r"^\[geoxai\] optimal input class 1: step (\d+)/1000 probability ([\d.]+) "
+        r"input norm ([\d.e+-]+)$"
+    )
+    steps = [pattern.match(line) for line in lines[:-1]]
+    assert all(steps), lines
+    assert [int(m[1]) for m in steps] == list(range(0, 1001, 100))
+    assert float(steps[0][3]) == 0.0  # the all-zero start
+    assert float(steps[-1][2]) == pytest.approx(loud.probability, abs=1e-4)
+    assert float(steps[-1][3]) == pytest.approx(np.linalg.norm(loud.input), rel=1e-3)
+    assert lines[-1] == (
+        f"[geoxai] optimal input class 1: done, 1000 steps, probability {loud.probability:.4f}: "
+        "target probability 0.5 reached"
+    )
+    optimal_input(model, 1, steps=3, goal=0.999999)
+    last = capsys.readouterr().out.splitlines()
+    assert len(last) == 5 and "target probability 0.999999 NOT reached" in last[-1]

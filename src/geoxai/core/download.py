@@ -22,14 +22,20 @@ import requests
 import urllib3
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.progress import Throttle, human_bytes, human_seconds, report
 from geoxai.core.provenance import sha256_file, write_json_atomic
 
 #: First bytes of the formats accepted as ``expected="netcdf"``: classic / 64-bit offset
 #: NetCDF, and NetCDF-4 (an HDF5 file).
 NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"\x89HDF")
 CONTENT_KINDS = ("netcdf", "text")
-#: Below this size a progress bar is noise.
+#: Below this size a progress bar (or intermediate progress lines) is noise.
 PROGRESS_MIN_BYTES = 1 << 20
+#: Plain progress lines (stderr not a terminal): every tenth of a known size, else every
+#: PROGRESS_EVERY_BYTES, and at least every PROGRESS_SECONDS while bytes arrive.
+PROGRESS_PARTS = 10
+PROGRESS_EVERY_BYTES = 50 << 20
+PROGRESS_SECONDS = 10.0
 CHUNK_BYTES = 1 << 16
 MAX_BACKOFF_SECONDS = 60.0
 
@@ -66,6 +72,10 @@ def download(
     have been checked, so a failed download never leaves a file there. The provenance record
     (url, size, sha256, UTC time, HTTP status, attempts) goes to
     ``<destination>.provenance.json``.
+
+    ``progress``: a progress bar on a terminal (stderr); otherwise, as in a job log, plain
+    ``[geoxai] download <name>: ...`` lines on stdout (bytes, total, rate), a line per failed
+    attempt, and a final line with the size and sha256.
     """
     _check_kind_name(expected)
     destination = Path(destination)
@@ -73,6 +83,7 @@ def download(
     part = partial_path(destination)
     attempts = 1 + max(0, int(retries))
     last_problem = "no attempt was made"
+    lines = progress and not sys.stderr.isatty()  # a log, not a terminal: plain lines
     with requests.Session() as session:
         for attempt in range(1, attempts + 1):
             try:
@@ -83,9 +94,19 @@ def download(
                     requests.exceptions.ChunkedEncodingError) as problem:
                 last_problem = f"{type(problem).__name__}: {problem}"
             else:
-                return _finish(url, part, destination, sha256, expected, status, attempt)
+                record = _finish(url, part, destination, sha256, expected, status, attempt)
+                if lines:
+                    report(f"download {destination.name}",
+                           f"done, {record['size']} bytes ({human_bytes(record['size'])}), "
+                           f"sha256 {record['sha256']}, {attempt} attempt(s)")
+                return record
             if attempt < attempts:
-                time.sleep(min(backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
+                pause = min(backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+                if lines:
+                    report(f"download {destination.name}",
+                           f"attempt {attempt}/{attempts} failed ({last_problem}); retrying "
+                           f"in {pause:g} s")
+                time.sleep(pause)
     kept = (
         f" The partial file {part} is kept: run again to resume."
         if part.exists() and part.stat().st_size else ""
@@ -167,7 +188,12 @@ def _stream_body(
 ) -> None:
     from tqdm.auto import tqdm
 
-    show = progress and sys.stderr.isatty() and (total is None or total >= PROGRESS_MIN_BYTES)
+    terminal = sys.stderr.isatty()
+    big = total is None or total >= PROGRESS_MIN_BYTES
+    show = progress and terminal and big
+    lines = (
+        _ProgressLines(label, start, total, intermediate=big) if progress and not terminal else None
+    )
     mode = "ab" if start else "wb"
     with open(part, mode) as sink, tqdm(
         total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
@@ -177,12 +203,59 @@ def _stream_body(
             for chunk in _raw_chunks(response):
                 sink.write(chunk)
                 bar.update(len(chunk))
+                if lines is not None:
+                    lines.update(len(chunk))
         except (urllib3.exceptions.HTTPError, OSError, requests.RequestException) as problem:
             sink.flush()
             of_total = f" of {total}" if total is not None else ""
             raise _TransientError(
                 f"the connection broke or stalled after {sink.tell()}{of_total} bytes ({problem})"
             ) from None
+        if lines is not None:
+            lines.close()
+
+
+class _ProgressLines:
+    """Plain progress lines for a log: ``[geoxai] download <name>: <bytes>/<total> bytes ...``.
+
+    ``intermediate=False`` (a small file) writes only the line at the end of the body.
+    """
+
+    def __init__(self, label: str, start: int, total: int | None, intermediate: bool = True):
+        self.what = f"download {label}"
+        self.start = self.done = start
+        self.total = total
+        self.intermediate = intermediate
+        self.reported: int | None = None
+        self.throttle = Throttle(total, PROGRESS_PARTS, PROGRESS_SECONDS,
+                                 every=PROGRESS_EVERY_BYTES, start=start)
+        if intermediate:
+            resumed = f", resuming at byte {start}" if start else ""
+            size = f"{total} bytes ({human_bytes(total)})" if total is not None else "unknown size"
+            report(self.what, f"started, {size}{resumed}")
+
+    def update(self, received: int) -> None:
+        self.done += received
+        if self.intermediate and self.throttle.due(self.done) and (
+            self.total is None or self.done < self.total
+        ):
+            self._line()
+
+    def close(self) -> None:
+        if self.reported != self.done:
+            self._line()
+
+    def _line(self) -> None:
+        self.reported = self.done
+        elapsed = self.throttle.elapsed()
+        rate = (self.done - self.start) / elapsed if elapsed > 0 else 0.0
+        if self.total is not None:
+            share = 100.0 * self.done / self.total if self.total else 100.0
+            amount = (f"{self.done}/{self.total} bytes ({share:.0f}%, {human_bytes(self.done)} "
+                      f"of {human_bytes(self.total)})")
+        else:
+            amount = f"{self.done} bytes ({human_bytes(self.done)}, total unknown)"
+        report(self.what, f"{amount}, {human_bytes(rate)}/s, {human_seconds(elapsed)}")
 
 
 def _raw_chunks(response: requests.Response) -> Iterator[bytes]:

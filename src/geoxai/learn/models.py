@@ -8,7 +8,9 @@ what makes a seed reproduce bit for bit.
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,20 +18,68 @@ from typing import Any
 import numpy as np
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.progress import report
 from geoxai.core.settings import settings_from_section
 
 _CONFIGURED_THREADS: int | None = None
+
+#: Warnings that TensorFlow/Keras/iNNvestigate raise on every run in graph mode, about their own
+#: internals or about choices geoxai makes on purpose (graph mode, legacy HDF5: docs/stack.md).
+#: Each is (category, message regex); anything else still shows.
+TENSORFLOW_NOISE: tuple[tuple[type[Warning], str], ...] = (
+    (UserWarning, r"`Model\.state_updates` will be removed"),
+    (UserWarning, r"`layer\.updates` will be removed"),
+    (UserWarning, r"`layer\.apply` is deprecated"),
+    (UserWarning, r"You are saving your model as an HDF5 file"),
+    (DeprecationWarning, r"ml_dtypes\.float8_e4m3b11 is deprecated"),
+    (DeprecationWarning, r"non-integer arguments to randrange\(\) have been deprecated"),
+    (DeprecationWarning, r"`np\.bool8` is a deprecated alias"),
+)
+#: Lines of TensorFlow's (and absl's) Python logging that only announce deprecations: the
+#: ``tf.compat.v1`` notices ("The name tf.x is deprecated. Please use tf.compat.v1.x"),
+#: "... is deprecated and will be removed in a future version. Instructions for updating: ...".
+TENSORFLOW_LOG_NOISE = (
+    "is deprecated and will be removed",
+    "Instructions for updating",
+    "is deprecated. Please use tf.compat.v1",
+    "Please use tf.compat.v1",
+    "`lr` is deprecated in Keras optimizer",
+)
+
+
+class _DeprecationNotices(logging.Filter):
+    """Drops TensorFlow's deprecation notices from its loggers; passes every other record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in TENSORFLOW_LOG_NOISE)
+
+
+def quiet_tensorflow() -> None:
+    """Silence the deprecation noise of TensorFlow, Keras and absl (only that; see
+    :data:`TENSORFLOW_NOISE`). Idempotent; repeated because ``warnings.catch_warnings``
+    blocks (pytest runs every test in one) restore the filters on exit."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO/WARNING lines (oneDNN, TRT)
+    for category, pattern in TENSORFLOW_NOISE:
+        warnings.filterwarnings("ignore", message=pattern, category=category)
+    for name in ("tensorflow", "absl", "keras"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DeprecationNotices) for f in logger.filters):
+            logger.addFilter(_DeprecationNotices())
 
 
 def configure_tensorflow(threads: int = 1):
     """Import TensorFlow in graph mode with a fixed thread count; return the module.
 
-    Safe to call more than once with the same thread count.
+    Safe to call more than once with the same thread count. TensorFlow's deprecation noise is
+    silenced (:func:`quiet_tensorflow`).
     """
     global _CONFIGURED_THREADS
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_tensorflow()
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import tensorflow as tf
+
+    quiet_tensorflow()  # again: importing TensorFlow may have set up its loggers
 
     if _CONFIGURED_THREADS is None:
         tf.compat.v1.disable_eager_execution()
@@ -132,6 +182,35 @@ def class_weights(labels: np.ndarray, n_classes: int, mode: str = "balanced") ->
     return {c: float(counts.max() / counts[c]) for c in range(n_classes)}
 
 
+#: A training progress line every this many epochs (and after the first and the last).
+PROGRESS_EVERY_EPOCHS = 10
+
+
+def epoch_progress_callback(tf, what: str, epochs: int, every: int = PROGRESS_EVERY_EPOCHS):
+    """A Keras callback writing ``[geoxai] <what>: epoch e/E loss ... accuracy ... val_loss ...
+    val_accuracy ... lr ...`` after the first epoch, every ``every`` epochs and the last.
+
+    It only reads the logs Keras hands it (and the learning rate, which the scheduler put in
+    them or which is read from the optimizer's variable): no random draw, no graph change, so the
+    trained weights are bit for bit those of a run without it.
+    """
+
+    class EpochProgress(tf.keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            done = epoch + 1
+            if done != 1 and done % every and done != epochs:
+                return
+            logs = dict(logs or {})
+            rate = logs.pop("lr", logs.pop("learning_rate", None))
+            if rate is None:
+                rate = tf.keras.backend.get_value(self.model.optimizer.learning_rate)
+            numbers = [f"{name} {float(value):.4f}" for name, value in logs.items()
+                       if name in ("loss", "accuracy", "val_loss", "val_accuracy")]
+            report(what, f"epoch {done}/{epochs} " + " ".join(numbers) + f" lr {float(rate):g}")
+
+    return EpochProgress()
+
+
 @dataclass
 class TrainingResult:
     model: Any
@@ -147,8 +226,13 @@ def train_model(
     model_settings: ModelSettings = ModelSettings(),
     training: TrainingSettings = TrainingSettings(),
     n_classes: int = 2,
+    progress: bool = True,
 ) -> TrainingResult:
-    """Train one network; the same seed, data and settings give bitwise the same weights."""
+    """Train one network; the same seed, data and settings give bitwise the same weights.
+
+    ``progress``: a line every :data:`PROGRESS_EVERY_EPOCHS` epochs on stdout (the job log),
+    which does not change the weights.
+    """
     tf = configure_tensorflow(training.threads)
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(int(seed))
@@ -178,7 +262,12 @@ def train_model(
         epochs=training.epochs,
         shuffle=True,
         class_weight=class_weights(labels_train, n_classes, training.class_weights),
-        callbacks=[tf.keras.callbacks.LearningRateScheduler(learning_rate)],
+        callbacks=[
+            tf.keras.callbacks.LearningRateScheduler(learning_rate),
+            # After the scheduler, which puts the epoch's learning rate into the logs.
+            *([epoch_progress_callback(tf, f"train seed {int(seed)}", training.epochs)]
+              if progress else []),
+        ],
         verbose=0,
     )
     return TrainingResult(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,17 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import month_keys
+from geoxai.core.progress import Throttle, human_bytes, human_seconds, report
 from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
 from geoxai.lst.stamps import MONTH_STAMPS, month_midpoints
 from geoxai.lst.store import key_head, open_store, with_retries
 
 POP_GRID_VARIABLES = ("TLAT", "TLONG", "TAREA")
 FIELD_SETTINGS = ("store", "variable", "grid_store", "month_stamp")
+#: Progress lines while a fetched field is written: every tenth of its chunks, and at least
+#: every PROGRESS_SECONDS.
+PROGRESS_PARTS = 10
+PROGRESS_SECONDS = 30.0
 
 
 def field_config_keys(section: str, years_key: str | None = None) -> dict[str, str]:
@@ -244,19 +250,26 @@ def fetch_cesm_variable(
         "source": str(store),
     }
     destination = Path(destination_nc)
+    what = f"cesm {variable}"
+    span = f"years {int(years[0]):04d}-{int(years[1]):04d}"
+    shape = ", ".join(f"{dim}={size}" for dim, size in field.sizes.items())
+    report(what, f"opened {store}: shape ({shape}), {span} ({field.sizes['time']} months), "
+                 f"about {human_bytes(field.nbytes)} ({field.dtype})")
+    watcher = _WriteProgress(what, field)
+    started = time.monotonic()
     provenance = {
         "source_store": str(store),
         "source_variable": variable,
         "source_years": f"{int(years[0]):04d}-{int(years[1]):04d}",
         **({"source_grid_store": str(grid_store)} if grid_store else {}),
     }
-    with_retries(
-        lambda: write_netcdf_atomic(dataset, destination, config=config, **provenance),
-        store,
-        retries,
-        backoff_s,
-        (config_keys or {}).get("store"),
-    )
+    def write() -> None:
+        with watcher:
+            write_netcdf_atomic(dataset, destination, config=config, **provenance)
+
+    with_retries(write, store, retries, backoff_s, (config_keys or {}).get("store"))
+    report(what, f"wrote {destination.name}: {field.sizes['time']} months ({span}), "
+                 f"{human_bytes(field.nbytes)} in {human_seconds(time.monotonic() - started)}")
     write_json_atomic(
         f"{destination}.provenance.json",
         {
@@ -268,6 +281,76 @@ def fetch_cesm_variable(
         },
     )
     return destination
+
+
+def _write_progress_base():
+    try:
+        from dask.diagnostics import Callback
+    except ImportError:  # pragma: no cover - dask comes with the analysis environment
+        return object
+    return Callback
+
+
+class _WriteProgress(_write_progress_base()):
+    """A dask callback counting the chunks of ``field`` written (dask's ``store-map`` tasks,
+    one per chunk): a line every tenth of them and at least every PROGRESS_SECONDS, with the
+    months whose chunks are all written. Observes only; the computation is unchanged."""
+
+    def __init__(self, what: str, field: xr.DataArray) -> None:
+        super().__init__()
+        self.what = what
+        self.nbytes = field.nbytes
+        self.months = field.sizes["time"]
+        self.time_axis = field.dims.index("time")
+        chunks = field.chunks or tuple((size,) for size in field.shape)
+        self.time_chunks = chunks[self.time_axis]
+        self.per_time_block = int(np.prod([len(c) for c in chunks])) // len(self.time_chunks)
+        self.ndim = field.ndim
+        self.total = 0
+        self.done = 0
+        self.counted = lambda key: True
+        self.throttle = Throttle(None)
+
+    @staticmethod
+    def _is_chunk_write(key: Any) -> bool:
+        return isinstance(key, tuple) and str(key[0]).startswith("store-map")
+
+    def _start_state(self, dsk, state) -> None:
+        writes = [key for key in dsk if self._is_chunk_write(key)]
+        if not writes and self.total:
+            self.counted = lambda key: False  # a small side computation after the writes
+            return
+        self.counted = self._is_chunk_write if writes else (lambda key: True)
+        self.total = len(writes) or len(dsk)
+        self.done = 0
+        self.blocks: dict[int, int] = {}
+        self.months_done = 0
+        self.throttle = Throttle(self.total, PROGRESS_PARTS, PROGRESS_SECONDS)
+
+    def _posttask(self, key, result, dsk, state, id) -> None:
+        if not self.counted(key):
+            return
+        self.done += 1
+        if self._is_chunk_write(key) and len(key) == self.ndim + 1:
+            block = int(key[1 + self.time_axis])
+            self.blocks[block] = self.blocks.get(block, 0) + 1
+            if self.blocks[block] == self.per_time_block and block < len(self.time_chunks):
+                self.months_done += self.time_chunks[block]
+        if self.done < self.total and self.throttle.due(self.done):
+            self._line()
+
+    def _finish(self, dsk, state, errored) -> None:
+        if not errored and self.done:
+            self._line()
+
+    def _line(self) -> None:
+        elapsed = self.throttle.elapsed()
+        share = self.done / self.total if self.total else 1.0
+        rate = share * self.nbytes / elapsed if elapsed > 0 else 0.0
+        report(self.what, f"written {self.months_done}/{self.months} months, chunk "
+                          f"{self.done}/{self.total} ({100 * share:.0f}%, about "
+                          f"{human_bytes(share * self.nbytes)} of {human_bytes(self.nbytes)}), "
+                          f"{human_bytes(rate)}/s, {human_seconds(elapsed)}")
 
 
 def open_fetched_field(path: str, variable: str, key: str, time_chunk: int | None = None) -> xr.DataArray:

@@ -79,6 +79,7 @@ def optimal_input(model: str, anomalies: str, labels: str, optimal_input: str,
         network, class_index, steps=chosen.steps, step_size=chosen.step_size,
         l2_penalty=chosen.l2_penalty,
         start=chosen.start_map(samples.inputs, samples.labels, class_index),
+        goal=chosen.target_probability,
     )
     field = samples.to_maps(result.input) * samples.ocean_mask
     dataset = optimal_input_dataset(samples, field, result, class_index, class_names[class_index],

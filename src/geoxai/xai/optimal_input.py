@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.progress import report, stride
 from geoxai.core.settings import settings_from_section
 from geoxai.xai.explain import Weights, weights_of
 
@@ -154,8 +155,16 @@ def optimal_input(
     l2_penalty: float = 0.0,
     start: np.ndarray | None = None,
     record_every: int = 100,
+    goal: float | None = 0.9,
+    progress: bool = True,
 ) -> OptimalInput:
-    """Gradient descent on the input towards ``target_class`` (see the module docstring)."""
+    """Gradient descent on the input towards ``target_class`` (see the module docstring).
+
+    ``progress``: a line on stdout (the job log) every tenth of the steps with the step, the
+    target probability and the input's L2 norm, and a last line saying whether the probability
+    reached ``goal`` (the config's ``optimal_input.target_probability``). The lines only read
+    the iterates: the result is the same without them.
+    """
     weights32 = weights_of(model)
     n_features, n_classes = weights32[0][0].shape[0], weights32[-1][0].shape[1]
     _check_settings(
@@ -171,12 +180,18 @@ def optimal_input(
     origin_weight = 1.0  # a_t
     coefficients = np.zeros(first_kernel.shape[1])  # c_t
     history = []
+    what = f"optimal input class {int(target_class)}"
+    report_every = stride(steps, 10)
     for step in range(steps + 1):
         first_preactivation = origin_weight * origin_projection + gram @ coefficients + first_bias
         preactivations, logits = _hidden_forward(weights, first_preactivation)
         probabilities = _softmax(logits)
         if step % record_every == 0:
             history.append(probabilities[target_class])
+        if progress and (step % report_every == 0 or step == steps):
+            norm = np.linalg.norm(origin_weight * origin + first_kernel @ coefficients)
+            report(what, f"step {step}/{steps} probability {probabilities[target_class]:.4f} "
+                         f"input norm {norm:.4g}")
         if step == steps:
             break
         probabilities[target_class] -= 1.0  # now the gradient at the logits
@@ -185,10 +200,19 @@ def optimal_input(
         origin_weight *= decay
 
     result = (origin_weight * origin + first_kernel @ coefficients).astype(np.float32)
+    probability = target_probability(weights, result.astype(np.float64), target_class)
+    if progress:
+        if goal is None:
+            verdict = "no target probability set"
+        elif probability >= goal:
+            verdict = f"target probability {goal:g} reached"
+        else:
+            verdict = f"target probability {goal:g} NOT reached (more steps or a larger step size?)"
+        report(what, f"done, {steps} steps, probability {probability:.4f}: {verdict}")
     return OptimalInput(
         input=result,
         target_class=int(target_class),
-        probability=target_probability(weights, result.astype(np.float64), target_class),
+        probability=probability,
         probability_history=np.asarray(history, dtype=np.float64),
         steps=int(steps),
         step_size=float(step_size),
