@@ -4,7 +4,8 @@ local servers holding the real sources' layouts (tests/rehearsal.py).
 The paper config is not edited. The override changes only where Application 1's files are
 served, turns on Application 2 (as a user does) and makes the run fit CI: a 4-degree COBE-layout
 grid and 6-degree Application 2 grid (with the L2 penalties scaled to them, 25/k^2 as the demo
-does), two seeds and 150 model years of the CESM-like control run.
+does), two seeds, 150 model years of the CESM-like control run, two null networks for the
+significance test and a demo-size attribution benchmark.
 """
 
 from __future__ import annotations
@@ -30,10 +31,15 @@ CI_SIZE = {
     "model": {"l2": [1.5625, 0.01, 0.01]},
     "lst": {"years": [400, 549], "anomalies": {"grid_degrees": 6},
             "model": {"l2": [0.694, 0.01, 0.01]}},
+    # sizes of the evaluation steps: two null networks instead of 20, a demo-size benchmark
+    "significance": {"networks": 2, "bootstrap": 20},
+    "attribution_benchmark": {"samples": 20000, "hidden_units": [256]},
 }
 #: The config keys the rehearsal may set: data locations and size, nothing else.
 ALLOWED_OVERRIDES = {"enso.sst.url", "enso.index.url", "applications", "seeds", "model.l2",
-                     "lst.years", "lst.anomalies.grid_degrees", "lst.model.l2"}
+                     "lst.years", "lst.anomalies.grid_degrees", "lst.model.l2",
+                     "significance.networks", "significance.bootstrap",
+                     "attribution_benchmark.samples", "attribution_benchmark.hidden_units"}
 
 
 def _merged(base: dict, extra: dict) -> dict:

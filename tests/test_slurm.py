@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.slurm
 
@@ -285,9 +286,27 @@ def demo_arguments(profile: Path, workdir: Path, venvs: Venvs) -> list[str]:
     return [*targets, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
             "--configfile", str(REPO / "config" / "config.yaml"),
             str(REPO / "config" / "demo.yaml"),
+            str(cluster_size_file(workdir)),
             "--config", f"analysis_python={venvs.analysis / 'bin' / 'python'}",
             f"applications=[{os.environ.get('GEOXAI_SLURM_APPLICATIONS', 'enso')}]",
             "--profile", str(profile)]
+
+
+#: The demo runs twice here, so its size is cut where that tests nothing more of the cluster:
+#: one explanation method (every step still runs), one null network, no attribution benchmark
+#: (one more TensorFlow job, already run by tests/test_workflow.py).
+CLUSTER_SIZE = {
+    "explain": {"rules": ["alpha_1_beta_0"]},
+    "figures": {"methods": ["alpha_1_beta_0"]},
+    "significance": {"networks": 1, "methods": ["alpha_1_beta_0"]},
+    "attribution_benchmark": {"applications": []},
+}
+
+
+def cluster_size_file(workdir: Path) -> Path:
+    path = workdir.parent / f"{workdir.name}_size.yaml"
+    path.write_text(yaml.safe_dump(CLUSTER_SIZE))
+    return path
 
 
 def tiny_workflow(folder: Path, hold: bool = False) -> Path:
