@@ -55,3 +55,25 @@ def persistence_accuracy(labels: pd.DataFrame, split: str = "validation") -> flo
     """Accuracy on ``split`` of carrying this season's sign forward (the ``persistence`` column)."""
     rows = labels[labels["split"] == split]
     return float((rows["persistence"] == rows["label"]).mean()) if len(rows) else float("nan")
+
+
+def majority_fraction(labels: pd.DataFrame, split: str = "validation") -> float:
+    """Chance accuracy: the fraction of the split's samples in its most common class (always
+    guessing that class scores this)."""
+    chosen = labels.loc[labels["split"] == split, "label"]
+    return float(chosen.value_counts(normalize=True).max()) if len(chosen) else float("nan")
+
+
+def skill_against_chance(validation_accuracy: Sequence[float], labels: pd.DataFrame,
+                         level: float = 0.05) -> dict[str, Any]:
+    """The networks' median validation accuracy against chance (the majority-class fraction of
+    the validation labels): a one-sided binomial test of the median's correct count; skilful
+    where p < ``level``."""
+    from geoxai.core.statistics import binomial_p_value
+
+    trials = int((labels["split"] == "validation").sum())
+    chance = majority_fraction(labels)
+    median = float(np.median(np.asarray(validation_accuracy, float)))
+    p_value = binomial_p_value(round(median * trials), trials, chance)
+    return {"median_accuracy": median, "chance": chance, "trials": trials, "p_value": p_value,
+            "skilful": bool(np.isfinite(p_value) and p_value < level), "level": level}
