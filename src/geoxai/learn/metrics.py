@@ -96,3 +96,18 @@ def skill_significance(accuracy: np.ndarray, samples: np.ndarray, chance: np.nda
         for a, n, c in zip(accuracy, samples, chance, strict=True)
     ], dtype=float)
     return p_values, false_discovery_rate(p_values, q)
+
+
+def skill_against_chance(validation_accuracy: Sequence[float], labels: pd.DataFrame,
+                         level: float = 0.05) -> dict[str, Any]:
+    """The networks' median validation accuracy against chance (the best constant forecast on
+    the validation labels, :func:`best_constant_chance`): a one-sided binomial test of the
+    median's correct count; skilful where p < ``level``."""
+    from geoxai.core.statistics import binomial_p_value
+
+    trials = int((labels["split"] == "validation").sum())
+    chance = best_constant_chance(labels)[0]
+    median = float(np.median(np.asarray(validation_accuracy, float)))
+    p_value = binomial_p_value(round(median * trials), trials, chance)
+    return {"median_accuracy": median, "chance": chance, "trials": trials, "p_value": p_value,
+            "skilful": bool(np.isfinite(p_value) and p_value < level), "level": level}

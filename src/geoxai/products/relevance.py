@@ -121,3 +121,14 @@ def read_optimal_inputs(paths: Sequence[str]) -> dict[tuple[int, int], np.ndarra
             optimal[(int(dataset.attrs["seed"]), int(dataset.attrs["class_index"]))] = dataset[
                 "optimal_input"].values
     return optimal
+
+
+def read_optimal_input_reached(paths: Sequence[str]) -> dict[tuple[int, int], bool]:
+    """Whether each file's optimization reached its target probability, keyed by (seed, class)."""
+    reached = {}
+    for path in paths:
+        with xr.open_dataset(path) as dataset:
+            key = (int(dataset.attrs["seed"]), int(dataset.attrs["class_index"]))
+            reached[key] = bool(int(dataset["reached_target"].values)) \
+                if "reached_target" in dataset else True
+    return reached

@@ -13,6 +13,8 @@ The model, month by month (t) and cell by cell (x)::
     w(t)   = logistic(flavour_contrast * AR(1)(flavour_autocorrelation))  in [0, 1]
     ENSO   = enso_amplitude * n(t) * (w(t) * P_east(x) + (1 - w(t)) * P_central(x))
     SST    = mean(lat, lon) + seasonal(lat, month) + trend(t) + ENSO + AR(1) red noise;  land NaN
+             (+ correlated_noise: a few fixed large-scale modes with AR(1) amplitudes, off by
+             default; see geoxai.enso.synthetic.noise)
 
 P_east and P_central are Gaussians around ``eastern_center`` / ``central_center`` tapered to
 exactly zero at the edges of ``driving_region`` and on land, each scaled to a maximum of 1.

@@ -53,8 +53,9 @@ def simulate_enso(
     central = enso_pattern(lat, lon, s["central_center"], s["central_width"], region, ocean,
                            s["taper_degrees"])
     # Separate streams: the index and flavours do not change when the grid or noise does.
-    index_rng, flavour_rng, noise_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(s["seed"]).spawn(3)
+    # A fourth stream for the correlated noise: the first three are those of earlier versions.
+    index_rng, flavour_rng, noise_rng, correlated_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(s["seed"]).spawn(4)
     )
     keys = [_month_key(t) for t in times]
     if s["index_file"] is None:
@@ -63,7 +64,7 @@ def simulate_enso(
         n = read_psl_index(s["index_file"]).reindex(keys).fillna(0.0).to_numpy()
     w = flavour_weight(flavour_rng, len(times), s["flavour_autocorrelation"],
                        s["flavour_contrast"])
-    sst = sst_field(s, times, lat, lon, n, w, east, central, noise_rng)
+    sst = sst_field(s, times, lat, lon, n, w, east, central, noise_rng, correlated_rng)
     if s["sea_ice_celsius"] is not None:
         np.maximum(sst, np.float32(s["sea_ice_celsius"]), out=sst)
     sst[:, ~ocean] = np.nan

@@ -126,8 +126,12 @@ def _climatological_mean(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 def sst_field(
     s: dict[str, Any], times: pd.DatetimeIndex, lat: np.ndarray, lon: np.ndarray,
     n: np.ndarray, w: np.ndarray, east: np.ndarray, central: np.ndarray,
-    noise_rng: np.random.Generator,
+    noise_rng: np.random.Generator, correlated_rng: np.random.Generator | None = None,
 ) -> np.ndarray:
+    """SST (time, lat, lon) in degC before land is masked; ``correlated_rng`` draws the
+    ``correlated_noise`` (large-scale, see :mod:`geoxai.enso.synthetic.noise`)."""
+    from geoxai.enso.synthetic.noise import correlated_noise
+
     mean = _climatological_mean(lat, lon)
     # Northern summer peaks in August, southern in February; no seasonal cycle on the equator.
     phase = np.cos(2 * np.pi * (np.arange(1, 13) - 8) / 12)
@@ -137,10 +141,11 @@ def sst_field(
     phi = s["noise_autocorrelation"]
     innovation_std = s["noise_std"] * math.sqrt(1 - phi * phi)
     noise = s["noise_std"] * noise_rng.standard_normal(mean.shape)  # stationary start
-    sst = np.empty((len(times), lat.size, lon.size), dtype=np.float32)
+    sst = correlated_noise(correlated_rng or np.random.default_rng(0), s["correlated_noise"],
+                           lat, lon, len(times))
     for t, month in enumerate(times.month):
         if t:
             noise = phi * noise + innovation_std * noise_rng.standard_normal(mean.shape)
         enso = s["enso_amplitude"] * n[t] * (w[t] * east + (1 - w[t]) * central)
-        sst[t] = mean + seasonal[month - 1][:, None] + trend[t] + enso + noise
+        sst[t] += mean + seasonal[month - 1][:, None] + trend[t] + enso + noise
     return sst

@@ -44,6 +44,13 @@ from geoxai.core.errors import GeoxaiError
 #:                        this SST with that index are then the real index's labels.
 #: sea_ice_celsius        null, or a temperature (degC) below which cells are set to it, as
 #:                        COBE-SST2 stores sea-ice-covered cells at -1.8 degC.
+#: correlated_noise       large-scale noise added on top of the per-cell noise (see
+#:                        geoxai.enso.synthetic.noise), a mapping whose keys default separately:
+#:                        std (K per cell; 0 = off, the default), modes (how many fixed spatial
+#:                        modes), e_folding_km (distance at which the correlation between two
+#:                        cells falls to 1/e), autocorrelation (month-to-month AR(1) coefficient
+#:                        of each mode's amplitude). With it, the best discriminant's weights are
+#:                        no longer the ENSO pattern.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "seed": 42,
     "grid_degrees": 4.0,
@@ -67,6 +74,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "land": "boxes",
     "index_file": None,
     "sea_ice_celsius": None,
+    "correlated_noise": {"std": 0.0, "modes": 50, "e_folding_km": 1500.0, "autocorrelation": 0.8},
 }
 
 _SCALARS = (
@@ -86,6 +94,8 @@ def synthetic_settings(settings: Mapping[str, Any] | None = None) -> dict[str, A
                 f"enso.synthetic.{key} is not a setting of the synthetic source; known settings: "
                 f"{', '.join(DEFAULT_SETTINGS)}."
             )
+        if key == "correlated_noise" and isinstance(value, Mapping):
+            value = {**merged[key], **value}
         merged[key] = value
     _check_settings(merged)
     return merged
@@ -134,10 +144,27 @@ def _check_settings(s: dict[str, Any]) -> None:
     ice = s["sea_ice_celsius"]
     if ice is not None and (not isinstance(ice, int | float) or isinstance(ice, bool)):
         raise _setting_error("sea_ice_celsius", ice, "null or a temperature in degC")
+    _check_correlated_noise(s["correlated_noise"])
     for key in ("start", "end"):
         month_start(s[key], key)
     if month_start(s["end"], "end") < month_start(s["start"], "start"):
         raise _setting_error("end", s["end"], f"a month not before start {s['start']}")
+
+
+def _check_correlated_noise(noise: Any) -> None:
+    known = set(DEFAULT_SETTINGS["correlated_noise"])
+    if not isinstance(noise, Mapping) or set(noise) - known:
+        raise _setting_error("correlated_noise", noise, f"a mapping with keys {sorted(known)}")
+    checks = {
+        "std": (lambda v: v >= 0, "a number >= 0 (K)"),
+        "modes": (lambda v: isinstance(v, int) and v >= 0, "a whole number >= 0"),
+        "e_folding_km": (lambda v: v > 0, "a distance > 0 in km"),
+        "autocorrelation": (lambda v: 0 <= v < 1, "an AR(1) coefficient in [0, 1)"),
+    }
+    for key, (valid, expected) in checks.items():
+        value = noise[key]
+        if not isinstance(value, int | float) or isinstance(value, bool) or not valid(value):
+            raise _setting_error(f"correlated_noise.{key}", value, expected)
 
 
 def _is_whole(x: float) -> bool:
