@@ -15,16 +15,20 @@ if config.get("seeds") == []:
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-_unexplained = [
-    method
-    for method in config["figures"].get("methods") or []
-    if method not in config["explain"]["rules"]
-]
-if _unexplained:
-    raise ValueError(
-        f"config key figures.methods names {_unexplained}, which explain.rules does not run "
-        f"({config['explain']['rules']}): add them to explain.rules or drop them here"
-    )
+
+def require_explained(key, methods):
+    """Stop when a config key names methods that explain.rules does not run."""
+    missing = [
+        method for method in methods or [] if method not in config["explain"]["rules"]
+    ]
+    if missing:
+        raise ValueError(
+            f"config key {key} names {missing}, which explain.rules does not run "
+            f"({config['explain']['rules']}): add them to explain.rules or drop them here"
+        )
+
+
+require_explained("figures.methods", config["figures"].get("methods"))
 
 
 def figure_methods():
@@ -280,14 +284,6 @@ def significance_inputs(wildcards):
     }
 
 
-# used by significance.smk
-def significance_explained_targets(app):
-    """The targets whose composites are tested: nino34, and the boxes of lst.explain_targets."""
-    if app == "enso":
-        return ["nino34"]
-    return list(config["lst"].get("explain_targets", []))
-
-
 # used by figures.smk
 def figure_outputs(stem, caption, category, subcategory="{app} {target}"):
     """The PNG (in the report) and any extra formats the config asks for."""
@@ -335,39 +331,3 @@ def evaluation_relevance(wildcards):
         f"results/{wildcards.app}/relevance/{wildcards.target}/seed{evaluation_first_seed()}_{m}.nc"
         for m in config["explain"]["rules"]
     ]
-
-
-def evaluation_targets():
-    """The evaluation products, figures and tables of Application 1 (nino34) and of the boxes of
-    lst.explain_targets (checked against the kept boxes by lst_targets_after_checkpoint).
-    """
-    targets = {
-        "enso": ["nino34"],
-        "lst": list(config["lst"].get("explain_targets", [])),
-    }
-    paths = []
-    for app in APPS:
-        for target in targets[app]:
-            folder = f"results/{app}/evaluation/{target}"
-            paths += [
-                f"{folder}_sanity.nc",
-                f"{folder}_faithfulness.nc",
-                *[
-                    f"{folder}/{m}_seed_agreement.nc"
-                    for m in config["explain"]["rules"]
-                ],
-                f"results/{app}/report/{target}_sanity.html",
-                f"results/{app}/report/{target}_faithfulness.html",
-                f"results/{app}/report/{target}_seed_agreement.html",
-                *figure_files(f"results/{app}/figures/{target}/sanity"),
-                *figure_files(f"results/{app}/figures/{target}/faithfulness"),
-            ]
-            if len(seeds()) > 1:
-                paths += [
-                    path
-                    for m in figure_methods()
-                    for path in figure_files(
-                        f"results/{app}/figures/{target}/{m}_sample_agreement"
-                    )
-                ]
-    return paths

@@ -3,7 +3,7 @@
 # randomisation and a network trained on shuffled labels) and faithfulness (deletion curves
 # against random rankings) of every method of explain.rules; per method, the per-sample agreement
 # of the relevance maps across all seeds. Each with a figure and a report table. The target list
-# (evaluation_targets) and the input functions are in common.smk.
+# (evaluation_targets) is in targets.smk, the input functions are in common.smk.
 
 
 rule explanation_sanity:

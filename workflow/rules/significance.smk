@@ -9,12 +9,7 @@ NULL_NETWORKS = range(SIGNIFICANCE["networks"])
 NULL_SEED_OFFSET = SIGNIFICANCE["seed_offset"]
 SIGNIFICANCE_METHODS = SIGNIFICANCE.get("methods") or config["explain"]["rules"]
 
-_untested = [m for m in SIGNIFICANCE_METHODS if m not in config["explain"]["rules"]]
-if _untested:
-    raise ValueError(
-        f"config key significance.methods names {_untested}, which explain.rules does not run "
-        f"({config['explain']['rules']}): add them to explain.rules or drop them here"
-    )
+require_explained("significance.methods", SIGNIFICANCE_METHODS)
 
 _null_real_seeds = sorted(set(seeds()) & {NULL_SEED_OFFSET + k for k in NULL_NETWORKS})
 if _null_real_seeds:
@@ -22,24 +17,6 @@ if _null_real_seeds:
         f"config key significance.seed_offset={NULL_SEED_OFFSET} gives null networks the real "
         f"seeds {_null_real_seeds}: raise it above every seed of `seeds`"
     )
-
-
-# The default target's share: targets.smk's all_targets() calls it. A lambda, as `snakemake
-# --lint` objects to a `def` beside rules; the input functions are in common.smk.
-significance_targets = lambda: [
-    path
-    for app in APPS
-    for target in significance_explained_targets(app)
-    for path in [
-        *[f"results/{app}/significance/{target}/{m}.nc" for m in SIGNIFICANCE_METHODS],
-        *[
-            file
-            for m in figure_methods()
-            if m in SIGNIFICANCE_METHODS
-            for file in figure_files(f"results/{app}/figures/{target}/{m}_significance")
-        ],
-    ]
-]
 
 
 rule null_network:

@@ -89,6 +89,70 @@ def benchmark_targets():
     ]
 
 
+def explained_targets(app):
+    """The targets whose networks are explained and evaluated: nino34, and the boxes of
+    lst.explain_targets (checked against the kept boxes by lst_targets_after_checkpoint).
+    """
+    if app == "enso":
+        return ["nino34"]
+    return list(config["lst"].get("explain_targets", []))
+
+
+def evaluation_targets():
+    """The evaluation products, figures and tables of Application 1 (nino34) and of the boxes of
+    lst.explain_targets (checked against the kept boxes by lst_targets_after_checkpoint).
+    """
+    paths = []
+    for app in APPS:
+        for target in explained_targets(app):
+            folder = f"results/{app}/evaluation/{target}"
+            paths += [
+                f"{folder}_sanity.nc",
+                f"{folder}_faithfulness.nc",
+                *[
+                    f"{folder}/{m}_seed_agreement.nc"
+                    for m in config["explain"]["rules"]
+                ],
+                f"results/{app}/report/{target}_sanity.html",
+                f"results/{app}/report/{target}_faithfulness.html",
+                f"results/{app}/report/{target}_seed_agreement.html",
+                *figure_files(f"results/{app}/figures/{target}/sanity"),
+                *figure_files(f"results/{app}/figures/{target}/faithfulness"),
+            ]
+            if len(seeds()) > 1:
+                paths += [
+                    path
+                    for m in figure_methods()
+                    for path in figure_files(
+                        f"results/{app}/figures/{target}/{m}_sample_agreement"
+                    )
+                ]
+    return paths
+
+
+def significance_targets():
+    """The significance products and figures of every explained target."""
+    return [
+        path
+        for app in APPS
+        for target in explained_targets(app)
+        for path in [
+            *[
+                f"results/{app}/significance/{target}/{m}.nc"
+                for m in SIGNIFICANCE_METHODS
+            ],
+            *[
+                file
+                for m in figure_methods()
+                if m in SIGNIFICANCE_METHODS
+                for file in figure_files(
+                    f"results/{app}/figures/{target}/{m}_significance"
+                )
+            ],
+        ]
+    ]
+
+
 def all_targets():
     """Everything of each configured application, then the provenance page. Items may be input
     functions (Application 2's boxes are known only after a checkpoint)."""
