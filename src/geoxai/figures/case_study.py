@@ -41,6 +41,7 @@ from geoxai.figures.maps import (
     same_box,
     zoom_box,
 )
+from geoxai.xai.rules import rule_quantity, rule_title
 
 # --------------------------------------------------------------------------- figure 2: case study
 
@@ -174,7 +175,10 @@ def plot_case_study(
     units = str(anomalies["sst_anomaly"].attrs.get("units", "K"))
     limit = _sst_limit(sst)
     peak = finite_max_abs(relevance)
-    legend = (f"contours: LRP relevance at {', '.join(f'{v:g}' for v in relevance_levels)} "
+    with xr.open_dataset(relevance_nc_list[0]) as first:
+        method = str(first.attrs.get("rule", ""))
+    what = f"{rule_quantity(method)} ({rule_title(method)})" if method else "relevance"
+    legend = (f"contours: {what} at {', '.join(f'{v:g}' for v in relevance_levels)} "
               f"(each map / its max, then mean of {len(used)} of {n_files} networks; "
               f"peak {peak:.2f})")
 
@@ -204,7 +208,7 @@ def plot_case_study(
         zoom.set_title(zoom_title, loc="left")
         fig.colorbar(mesh, ax=[world, zoom], orientation="horizontal", shrink=0.7, aspect=35,
                      extend="both", label=f"SST anomaly ({units})\n{legend}")
-        fig.suptitle(f"SST anomaly (shading) and LRP relevance (contours), "
+        fig.suptitle(f"SST anomaly (shading) and {rule_title(method) or 'relevance'} (contours), "
                      f"{month_title(month)}")
         save_figure(fig, paths, dpi)
     return fig
