@@ -73,6 +73,48 @@ def config_files(*overrides: str | Path) -> list[str]:
                                                    for o in overrides)]
 
 
+def merged_config(*layers: str | Path | dict) -> dict:
+    """Config files (names under config/, paths) or dicts merged as Snakemake merges them: later
+    layers update earlier ones key by key, nested sections too."""
+    import yaml
+
+    def merge(base: dict, extra: dict) -> dict:
+        out = dict(base)
+        for key, value in extra.items():
+            both = isinstance(value, dict) and isinstance(out.get(key), dict)
+            out[key] = merge(out[key], value) if both else value
+        return out
+
+    config: dict = {}
+    for layer in layers:
+        if not isinstance(layer, dict):
+            path = REPO / "config" / layer if isinstance(layer, str) else Path(layer)
+            layer = yaml.safe_load(path.read_text())
+        config = merge(config, layer)
+    return config
+
+
+def figure_stems(config: dict, cases=()) -> set[str]:
+    """The figures (file stems) the workflow draws for one explained target under ``config``
+    (merged): training and labels, the evaluation figures, the methods comparison when there are
+    several methods, and per drawn method its composites, seed agreement, case studies, sample
+    agreement (with several seeds) and significance (when it is tested)."""
+    methods = config["explain"]["rules"]
+    drawn = config["figures"].get("methods") or methods
+    tested = (config.get("significance") or {}).get("methods") or methods
+    stems = {"training", "index", "sanity", "faithfulness"}
+    if len(methods) > 1:
+        stems |= {"methods_class0", "methods_class1"}
+    for method in drawn:
+        stems |= {f"{method}_{kind}_class{c}" for kind in ("composites", "agreement") for c in (0, 1)}
+        stems |= {f"{method}_case_{case}" for case in cases}
+        if len(config["seeds"]) > 1:
+            stems.add(f"{method}_sample_agreement")
+        if method in tested:
+            stems.add(f"{method}_significance")
+    return stems
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> Path:
     """The demo workflow run once, end to end, into a fresh folder; tests read its outputs."""

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
-from conftest import REPO, config_files, run_snakemake
+from conftest import REPO, config_files, figure_stems, merged_config, run_snakemake
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.lst.synthetic import generate_cesm_like
@@ -151,12 +151,7 @@ def test_every_box_has_a_label_table_aligned_to_the_anomalies(lst_run):
 @pytest.mark.workflow
 def test_figures_of_the_explained_boxes_and_the_skill_map(lst_run):
     assert (lst_run / LST / "figures/skill_map.png").stat().st_size > 10_000
-    drawn, tested = DEMO["figures"]["methods"], DEMO["significance"]["methods"]
-    expected = {"training", "index", "sanity", "faithfulness", "methods_class0", "methods_class1"}
-    for method in drawn:
-        expected |= {f"{method}_{kind}_class{c}" for kind in ("composites", "agreement") for c in (0, 1)}
-        expected |= {f"{method}_sample_agreement"}
-    expected |= {f"{method}_significance" for method in tested}
+    expected = figure_stems(merged_config("config.yaml", "demo.yaml"), DEMO["lst"]["case_studies"])
     for box in DEMO["lst"]["explain_targets"]:
         figures = {p.stem for p in (lst_run / LST / f"figures/{box}").glob("*.png")}
         assert figures == expected, box

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
-from conftest import config_files, run_snakemake
+from conftest import config_files, figure_stems, merged_config, run_snakemake
 from rehearsal import CATALOG_STORES, cesm_settings, serve_paper_data
 
 from geoxai.xai.composites import relevance_share_in_region
@@ -99,10 +99,11 @@ def test_every_final_output_exists_and_a_rerun_has_nothing_to_do(rehearsal):
         for fmt in ("png", "pdf"):
             path = figures / f"alpha_1_beta_0_case_{case}.{fmt}"
             assert path.stat().st_size > 10_000, path
-    # Fig. 6 and 7 per class, seed agreement, training, index: for both applications.
-    assert len(list(figures.glob("*.png"))) == 8
-    for box in ("lat30_lon260", "lat50_lon230"):
-        assert len(list((workdir / f"results/lst/figures/{box}").glob("*.png"))) == 6, box
+    config = merged_config("config.yaml", rehearsal["override"])
+    assert {p.stem for p in figures.glob("*.png")} == figure_stems(config, config["enso"]["case_studies"])
+    for box in config["lst"]["explain_targets"]:
+        drawn = {p.stem for p in (workdir / f"results/lst/figures/{box}").glob("*.png")}
+        assert drawn == figure_stems(config, config["lst"]["case_studies"]), box
     assert (workdir / "results/lst/figures/skill_map.png").stat().st_size > 10_000
     report = (workdir / "results/report.html").read_text(errors="replace")
     assert len(report) > 200_000
