@@ -151,7 +151,8 @@ def test_every_box_has_a_label_table_aligned_to_the_anomalies(lst_run):
 @pytest.mark.workflow
 def test_figures_of_the_explained_boxes_and_the_skill_map(lst_run):
     assert (lst_run / LST / "figures/skill_map.png").stat().st_size > 10_000
-    expected = figure_stems(merged_config("config.yaml", "demo.yaml"), DEMO["lst"]["case_studies"])
+    demo = merged_config("config.yaml", "demo.yaml")
+    expected = figure_stems(demo, demo["lst"]["case_studies"])
     for box in DEMO["lst"]["explain_targets"]:
         figures = {p.stem for p in (lst_run / LST / f"figures/{box}").glob("*.png")}
         assert figures == expected, box
