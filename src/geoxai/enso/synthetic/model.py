@@ -92,27 +92,28 @@ def enso_pattern(
     return pattern / peak
 
 
-def _ar1(rng: np.random.Generator, phi: float, n: int) -> np.ndarray:
-    """A stationary unit-variance AR(1) series of length ``n``."""
-    shocks = rng.standard_normal(n)
-    series = np.empty(n)
+def ar1(rng: np.random.Generator, phi: float, shape: int | tuple[int, ...]) -> np.ndarray:
+    """Stationary unit-variance AR(1) series along the first axis of ``shape`` (time first);
+    the other axes are independent series."""
+    shocks = rng.standard_normal(shape)
+    series = np.empty_like(shocks)
     series[0] = shocks[0]
     scale = math.sqrt(1 - phi * phi)
-    for t in range(1, n):
+    for t in range(1, len(shocks)):
         series[t] = phi * series[t - 1] + scale * shocks[t]
     return series
 
 
 def synthetic_index(rng: np.random.Generator, n: int, phi: float, std: float) -> np.ndarray:
     """The Niño3.4-like index: AR(1), standardized to ``std``, rounded to 0.01 as PSL files are."""
-    series = _ar1(rng, phi, n)
+    series = ar1(rng, phi, n)
     series = (series - series.mean()) / series.std() * std
     return np.round(series, 2)
 
 
 def flavour_weight(rng: np.random.Generator, n: int, phi: float, contrast: float) -> np.ndarray:
     """Share of the eastern-Pacific pattern each month: a slowly varying logistic of an AR(1)."""
-    return 1 / (1 + np.exp(-contrast * _ar1(rng, phi, n)))
+    return 1 / (1 + np.exp(-contrast * ar1(rng, phi, n)))
 
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from geoxai.enso.synthetic.model import ar1
+
 EARTH_RADIUS_KM = 6371.0
 #: Random cosines per mode: enough for the covariance to be the Gaussian within a few percent.
 FEATURES_PER_MODE = 256
@@ -55,17 +57,6 @@ def noise_modes(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray, mode
     return result.reshape(modes, lat.size, lon.size)
 
 
-def red_amplitudes(rng: np.random.Generator, n_times: int, modes: int, phi: float) -> np.ndarray:
-    """Independent stationary unit-variance AR(1) series, shape (time, modes)."""
-    shocks = rng.standard_normal((n_times, modes))
-    series = np.empty_like(shocks)
-    series[0] = shocks[0]
-    scale = math.sqrt(1 - phi * phi)
-    for t in range(1, n_times):
-        series[t] = phi * series[t - 1] + scale * shocks[t]
-    return series
-
-
 def correlated_noise(rng: np.random.Generator, settings: Mapping[str, Any], lat: np.ndarray,
                      lon: np.ndarray, n_times: int) -> np.ndarray:
     """The noise field (time, lat, lon) in K; zeros when its ``std`` is 0.
@@ -77,6 +68,6 @@ def correlated_noise(rng: np.random.Generator, settings: Mapping[str, Any], lat:
         return np.zeros((n_times, lat.size, lon.size), np.float32)
     modes = int(settings["modes"])
     maps = noise_modes(rng, lat, lon, modes, float(settings["e_folding_km"]))
-    amplitudes = red_amplitudes(rng, n_times, modes, float(settings["autocorrelation"]))
+    amplitudes = ar1(rng, float(settings["autocorrelation"]), (n_times, modes))
     field = (amplitudes @ maps.reshape(modes, -1)) * (float(settings["std"]) / math.sqrt(modes))
     return field.reshape(n_times, lat.size, lon.size).astype(np.float32)
