@@ -4,10 +4,12 @@ is a parameter of that function named like the rule's input, output, param or wi
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from pathlib import Path
 
 import pytest
+from conftest import config_files, run_snakemake
 
 from geoxai import cli
 
@@ -86,3 +88,38 @@ def test_options_read_lists_json_and_pairs_from_their_annotations():
     assert fetch.years == [400, 599] and fetch.month_stamp == "auto" and fetch.config is None
     with pytest.raises(SystemExit):
         cli.parser().parse_args(["train", "--anomalies", "a.nc"])  # required options missing
+
+
+def test_a_dict_option_reads_a_json_file_and_names_it_when_it_cannot(tmp_path, capsys):
+    """The rules pass the config a step records as a file (the printed commands stay short)."""
+    record = tmp_path / "0123abcd.json"
+    record.write_text('{"enso.sst": {"variable": "sst"}}')
+    arguments = cli.parser("enso_anomalies").parse_args([
+        "enso_anomalies", "--sst", "s.nc", "--anomalies", "a.nc", "--sst-spec", "{}",
+        "--settings", "{}", "--config", str(record),
+    ])
+    assert arguments.config == {"enso.sst": {"variable": "sst"}}
+    for broken, message in ((tmp_path / "missing.json", "cannot read the JSON file"),
+                            (tmp_path / "broken.json", "is not valid JSON")):
+        if broken.name == "broken.json":
+            broken.write_text('{"enso.sst": ')
+        with pytest.raises(SystemExit):
+            cli.parser().parse_args(["enso_anomalies", "--sst", "s.nc", "--anomalies", "a.nc",
+                                     "--sst-spec", "{}", "--settings", "{}", "--config", str(broken)])
+        error = capsys.readouterr().err
+        assert message in error and str(broken) in error
+
+
+def test_printed_commands_pass_the_recorded_config_as_a_file(tmp_path):
+    """printshellcmds shows every job's command: the config a step records goes as a file
+    (common.smk config_record), and the file holds exactly the sections of the rule."""
+    result = run_snakemake(tmp_path, "-n", "-p", "--configfile", *config_files("demo.yaml"))
+    commands = [line for line in result.stdout.splitlines() if "python -m geoxai" in line]
+    assert len(commands) > 100
+    records = [re.search(r"--config (\S+)", line).group(1) for line in commands
+               if "--config " in line]
+    assert len(records) > 50 and all(r.startswith("results/config/") for r in records)
+    assert not any("--config '{" in line or '"seeds"' in line for line in commands)
+    anomalies = next(line for line in commands if "geoxai enso_anomalies" in line)
+    record = json.loads((tmp_path / re.search(r"--config (\S+)", anomalies).group(1)).read_text())
+    assert set(record) == {"enso.sst", "enso.anomalies"}

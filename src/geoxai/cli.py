@@ -4,8 +4,8 @@ Every rule of ``workflow/rules/<file>.smk`` runs the function of the same name i
 ``geoxai/steps/<file>.py``, and that function's signature *is* the command line: each parameter
 is an option named after it (``sst_spec`` → ``--sst-spec``), which is also the name of the
 rule's input, output, param or wildcard it receives. The annotation says how the option is read:
-``str``/``int``/``float`` as such, ``bool`` as a flag, a ``dict`` as JSON, a ``Sequence`` as one
-or more words, a ``tuple[int, int]`` as two numbers. A :class:`GeoxaiError` ends the process with
+``str``/``int``/``float`` as such, ``bool`` as a flag, a ``dict`` as JSON (or a ``.json`` file's
+path), a ``Sequence`` as one or more words, a ``tuple[int, int]`` as two numbers. A :class:`GeoxaiError` ends the process with
 its one message and exit status 2; anything else is a bug and keeps its traceback.
 """
 
@@ -21,16 +21,28 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from geoxai.core.errors import GeoxaiError
 
 
 def _json(text: str) -> Any:
+    """JSON given on the command line, or the path of a ``.json`` file (the rules pass the
+    config a step records as a file, so that the commands Snakemake prints stay short)."""
+    source = "the option's value"
+    if text.endswith(".json") and not text.lstrip().startswith(("{", "[")):
+        source = text
+        try:
+            text = Path(text).read_text()
+        except OSError as error:
+            raise argparse.ArgumentTypeError(
+                f"cannot read the JSON file {source} ({error.strerror}); rerun the workflow,"
+                " which writes it again") from error
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text[:80]}") from error
+        raise argparse.ArgumentTypeError(f"{source} is not valid JSON ({error}): {text[:80]}") from error
 
 
 @dataclass(frozen=True)
@@ -140,10 +152,12 @@ def _argument(parameter: inspect.Parameter, hint: Any) -> dict[str, Any]:
     raise TypeError(f"step parameter {parameter.name}: no command-line reading of {hint!r}")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line of every step, or of step ``only``: a job imports only its own step's
+    module (and so, e.g., no TensorFlow for a figure)."""
     root = argparse.ArgumentParser(prog="geoxai", description=__doc__.splitlines()[0])
     steps = root.add_subparsers(dest="step", required=True)
-    for name in STEPS:
+    for name in [only] if only in STEPS else STEPS:
         function = step_function(name)
         command = steps.add_parser(name, help=(function.__doc__ or "").splitlines()[0])
         hints = typing.get_type_hints(function)
@@ -153,7 +167,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = vars(parser().parse_args(argv))
+    argv = sys.argv[1:] if argv is None else argv
+    arguments = vars(parser(argv[0] if argv else None).parse_args(argv))
     name = arguments.pop("step")
     try:
         result = step_function(name)(**arguments)

@@ -1,5 +1,6 @@
 # Config validation, how rules reach the analysis environment, and helpers of the rule files.
 # The default target's lists are in targets.smk.
+import hashlib
 import json
 import os
 import sys
@@ -78,7 +79,25 @@ def use_analysis_environment():
 
 
 use_analysis_environment()
-CONFIG_JSON = json.dumps(config, sort_keys=True, default=str)
+
+
+def config_record(sections):
+    """The path of a JSON file holding `sections`, named by their digest, written if missing.
+
+    Steps receive the config they record as this path, not as JSON on the command line, so the
+    shell commands Snakemake prints stay short. The digest in the name is what the rule's param
+    compares: a changed section is a new file name, and the step reruns (and only then). Written
+    when the param is evaluated (also by a dry run), atomically, never overwritten: the name
+    fixes the content."""
+    text = json.dumps(sections, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = Path("results/config") / f"{digest}.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text)
+        os.replace(partial, path)
+    return str(path)
 
 
 def model_settings(app):
@@ -93,8 +112,9 @@ def model_config(wildcards):
 
 
 def provenance_config(*keys):
-    """The config sections a step depends on, as JSON: recorded in its outputs, and (as a param)
-    the reason Snakemake reruns the step when one of them changes, and only then.
+    """The config sections a step depends on, as a config record (see config_record): recorded
+    in its outputs, and (as a param) the reason Snakemake reruns the step when one of them
+    changes, and only then.
 
     Returns a function of the job's wildcards, so that `model` is the job's application's network
     (see model_settings)."""
@@ -109,7 +129,7 @@ def provenance_config(*keys):
             for part in key.split("."):
                 value = value[part]
             chosen[key] = value
-        return json.dumps(chosen, sort_keys=True, default=str)
+        return config_record(chosen)
 
     return chosen_sections
 

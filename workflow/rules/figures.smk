@@ -182,7 +182,7 @@ rule run_summary:
         mem_mb=500,
         runtime=5,
     params:
-        config=CONFIG_JSON,
+        config=lambda wildcards: config_record(config),
     shell:
         "python -m geoxai run_summary --sources {input.sources:q} --summary {output.summary:q}"
         " --config {params.config:q}"
