@@ -1,7 +1,10 @@
 """Tests the evaluation steps share: a one-sided binomial test against chance, and the
-Benjamini–Hochberg control of the false discovery rate over many such tests (Wilks 2016)."""
+Benjamini–Hochberg control of the false discovery rate over many such tests (Wilks 2016); and the
+red-noise (AR(1)) series both synthetic sources draw."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -31,3 +34,15 @@ def false_discovery_rate(p_values: np.ndarray, q: float = 0.05) -> np.ndarray:
         cutoff = ordered[np.nonzero(below)[0].max()]
         significant[finite] = p[finite] <= cutoff
     return significant
+
+
+def ar1(rng: np.random.Generator, phi: float, shape: int | tuple[int, ...]) -> np.ndarray:
+    """Stationary unit-variance AR(1) series along the first axis of ``shape`` (time first);
+    the other axes are independent series. One draw of all shocks, then the recursion in place
+    (the shocks' array becomes the series: no second array of the full size)."""
+    series = rng.standard_normal(shape)
+    scale = math.sqrt(1 - phi * phi)
+    for t in range(1, len(series)):
+        series[t] *= scale
+        series[t] += phi * series[t - 1]
+    return series

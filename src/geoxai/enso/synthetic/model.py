@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.statistics import ar1
 
 #: A recognisable but coarse map of the continents: [lat_min, lat_max, lon_min, lon_max] with
 #: longitudes in 0..360. Chosen to stay clear of the default driving region.
@@ -90,18 +91,6 @@ def enso_pattern(
             f"driving region {dict(region)} on this grid; move the centre or widen the region."
         )
     return pattern / peak
-
-
-def ar1(rng: np.random.Generator, phi: float, shape: int | tuple[int, ...]) -> np.ndarray:
-    """Stationary unit-variance AR(1) series along the first axis of ``shape`` (time first);
-    the other axes are independent series."""
-    shocks = rng.standard_normal(shape)
-    series = np.empty_like(shocks)
-    series[0] = shocks[0]
-    scale = math.sqrt(1 - phi * phi)
-    for t in range(1, len(shocks)):
-        series[t] = phi * series[t - 1] + scale * shocks[t]
-    return series
 
 
 def synthetic_index(rng: np.random.Generator, n: int, phi: float, std: float) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.statistics import ar1
 from geoxai.lst.synthetic.grids import driver_pattern, synthetic_land
 
 
@@ -80,18 +81,6 @@ class SyntheticCESMSettings:
         return box_id(*self.driven_box)
 
 
-def _ar1(
-    rng: np.random.Generator, n_steps: int, shape: tuple[int, ...], persistence: float
-) -> np.ndarray:
-    """Stationary AR(1) series with unit variance, ``(n_steps, *shape)``."""
-    innovation = np.sqrt(1.0 - persistence**2)
-    out = np.empty((n_steps, *shape), dtype=np.float64)
-    out[0] = rng.standard_normal(shape)
-    for step in range(1, n_steps):
-        out[step] = persistence * out[step - 1] + innovation * rng.standard_normal(shape)
-    return out
-
-
 def _season_index(n_months: int) -> np.ndarray:
     """Consecutive DJF/MAM/JJA/SON seasons of absolute months from January of the first year
     (December joins the next year's DJF); season 0 is the incomplete first DJF."""
@@ -133,10 +122,10 @@ def sst_fields(settings: SyntheticCESMSettings, grid: xr.Dataset, rng: np.random
     lat, lon = grid["TLAT"].values, grid["TLONG"].values
     land = synthetic_land(lat, lon)
     pattern = driver_pattern(lat, lon, settings.driver_region)
-    amplitude = _ar1(rng, n_months, (), settings.driver_persistence)
+    amplitude = ar1(rng, settings.driver_persistence, n_months)
     modes = _large_scale_modes(rng, lat, lon, settings.n_modes) * (1.0 - (pattern > 0))
-    mode_series = _ar1(rng, n_months, (settings.n_modes,), 0.8)
-    noise = _ar1(rng, n_months, lat.shape, settings.noise_persistence)
+    mode_series = ar1(rng, 0.8, (n_months, settings.n_modes))
+    noise = ar1(rng, settings.noise_persistence, (n_months, *lat.shape))
     month_of_year = np.arange(n_months) % 12
     years = np.arange(n_months) / 12.0
     phi = np.deg2rad(lat)
