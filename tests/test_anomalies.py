@@ -192,3 +192,40 @@ def test_annual_samples_with_a_missing_year_are_detrended_against_their_years(tm
         period=("1950-01", "1979-12"), climatology=("1950-01", "1979-12"))).compute()
     assert np.abs(result["sst_anomaly"].values).max() < 1e-4
     assert result["time_key"].values.tolist() == [f"{y}-01" for y in years]
+
+
+def test_columns_with_gaps_are_detrended_on_their_valid_samples():
+    """Complete columns go through the shared fit, a column with gaps through its own, an empty
+    one stays empty; each matches numpy's polyfit on its valid samples."""
+    from geoxai.enso.anomalies import remove_linear_trend
+
+    rng = np.random.default_rng(4)
+    steps = np.arange(300, dtype=np.float32)
+    series = (rng.normal(size=(300, 6)) + 0.01 * steps[:, None] * np.arange(1, 7)).astype("float32")
+    series[40:90, 2] = np.nan
+    series[:, 5] = np.nan
+    expected = series.copy()
+    for column in range(5):
+        valid = np.isfinite(series[:, column])
+        fit = np.polyfit(steps[valid], series[valid, column].astype(float), 1)
+        expected[valid, column] -= np.polyval(fit, steps[valid])
+    detrended = remove_linear_trend(series.copy())
+    np.testing.assert_allclose(detrended[:, :5], expected[:, :5], atol=2e-5, equal_nan=True)
+    assert np.isnan(detrended[40:90, 2]).all() and np.isnan(detrended[:, 5]).all()
+
+
+def test_compress_changes_the_storage_not_the_values(tmp_path):
+    """enso.anomalies.compress: zlib on request, plain storage by default, the same numbers."""
+    import netCDF4
+
+    from geoxai.steps import anomalies as anomaly_steps
+
+    path = sst_file(tmp_path / "sst.nc", months=240)
+    settings = {"period": ["1950-01", "1969-12"], "climatology": ["1950-01", "1969-12"], "lat_chunk": 9}
+    for name, compress in (("plain.nc", False), ("zlib.nc", True)):
+        anomaly_steps.enso_anomalies(str(path), str(tmp_path / name), {}, {**settings, "compress": compress})
+        with netCDF4.Dataset(tmp_path / name) as stored:
+            assert stored["sst_anomaly"].filters()["zlib"] is compress
+    plain, zipped = (xr.open_dataset(tmp_path / name)["sst_anomaly"].values for name in ("plain.nc", "zlib.nc"))
+    np.testing.assert_array_equal(plain, zipped)
+    assert (tmp_path / "zlib.nc").stat().st_size < 0.9 * (tmp_path / "plain.nc").stat().st_size

@@ -163,10 +163,13 @@ def describe_input(path: str | os.PathLike, config_key: str | None = None) -> st
     return f"{path} ({origin}, config key {config_key})" if config_key else f"{path} ({origin})"
 
 
-def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, **attrs: Any) -> None:
+def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, compress: bool = True,
+                        **attrs: Any) -> None:
     """Write ``dataset`` to NetCDF-4 atomically, with provenance merged into its global attributes.
 
-    Keyword arguments are passed to :func:`provenance_attrs`.
+    ``compress`` stores the numeric variables with zlib (level 1); without it they are stored
+    plainly, which a large intermediate read by many jobs (the anomalies) is better off with.
+    Other keyword arguments are passed to :func:`provenance_attrs`.
     """
     out = dataset.copy()
     out.attrs = {**dataset.attrs, **provenance_attrs(**attrs)}
@@ -174,7 +177,7 @@ def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, **attrs: A
     for name, variable in out.data_vars.items():
         if variable.dtype.kind not in "fiu" or variable.ndim == 0:
             continue
-        encoding[name] = {"zlib": True, "complevel": 1}
+        encoding[name] = {"zlib": True, "complevel": 1} if compress else {}
         if variable.chunks:
             # Storage chunks equal to the dask blocks: each block is compressed once, never rewritten
             # (netCDF's default chunking made writing block by block 10x slower).

@@ -38,6 +38,7 @@ class AnomalySettings:
     grid_degrees: float | None = None
     lat_chunk: int = 30
     dask_scheduler: str = "threads"
+    compress: bool = False
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> AnomalySettings:
@@ -66,18 +67,22 @@ def anomaly_block(
     ``in_base=None`` means the values are anomalies already (only the trend is removed). Cells with
     any missing sample in the base period of a calendar month get NaN there; the caller turns NaN
     into the zeros the networks see. ``steps`` places the samples in time for the trend (default:
-    evenly spaced).
+    evenly spaced). One float32 copy of the block becomes the result; every other temporary is
+    one calendar month's samples or smaller.
     """
     anomalies = np.array(values, dtype=np.float32, order="C")
     # Only the calendar months that occur: an annual or seasonal file has no sample in the others.
     for month in np.unique(month_of_year) if in_base is not None else ():
         this_month = month_of_year == month
-        base = this_month & in_base
-        climatology = values[base].mean(axis=0)
-        anomalies[this_month] = values[this_month] - climatology
+        climatology = anomalies[np.flatnonzero(this_month & in_base)].mean(axis=0)
+        anomalies[np.flatnonzero(this_month)] -= climatology
     if detrend:
-        anomalies = remove_linear_trend(anomalies.reshape(values.shape[0], -1), steps).reshape(values.shape)
+        remove_linear_trend(anomalies.reshape(values.shape[0], -1), steps)
     return anomalies
+
+
+#: Samples per pass when the fitted lines are subtracted: temporaries of this many rows only.
+TREND_ROWS = 128
 
 
 def remove_linear_trend(series: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
@@ -85,24 +90,30 @@ def remove_linear_trend(series: np.ndarray, steps: np.ndarray | None = None) -> 
 
     ``steps`` are the sample times (any unit; default 0, 1, 2, ...): a record with missing years
     is fitted against the years it has. Complete columns share one centred time axis, so their
-    slopes are a single matrix-vector product (no float64 or design-matrix temporaries the size of
-    the block); the few columns with gaps are fitted one by one on their valid samples.
+    slopes are a single matrix-vector product, and the lines are subtracted ``TREND_ROWS`` rows
+    at a time: no temporary the size of the block. The few columns with gaps are fitted one by
+    one on their valid samples; columns without any valid sample stay as they are.
     """
     if steps is None:
         steps = np.arange(series.shape[0], dtype=np.float32)
     steps = np.array(steps, dtype=np.float32)
     steps -= steps.mean()
-    finite = np.isfinite(series)
-    complete = finite.all(axis=0)
-    full = series[:, complete]
-    intercept = full.mean(axis=0)
-    slope = (steps @ (full - intercept)) / float(steps @ steps)
-    series[:, complete] = full - intercept - np.outer(steps, slope)
-    for column in np.flatnonzero(~complete & finite.any(axis=0)):
-        valid = finite[:, column]
+    mean = series.mean(axis=0)
+    complete = np.isfinite(mean)  # a column's mean is finite only when every sample is
+    intercept = np.where(complete, mean, 0).astype(series.dtype)
+    # Centred steps sum to zero, so steps @ (y - mean) = steps @ y: no centred copy needed.
+    slope = np.where(complete, (steps @ series) / float(steps @ steps), 0).astype(series.dtype)
+    for start in range(0, series.shape[0], TREND_ROWS):
+        rows = series[start:start + TREND_ROWS]
+        rows -= intercept
+        rows -= steps[start:start + TREND_ROWS, None] * slope
+    some_valid = np.isfinite(np.fmax.reduce(series, axis=0))  # fmax skips NaN: no mask of the block
+    for column in np.flatnonzero(~complete & some_valid):
+        values = series[:, column]
+        valid = np.isfinite(values)
         if valid.sum() < 2:
             continue
-        fit = np.polyfit(steps[valid], series[valid, column], 1)
+        fit = np.polyfit(steps[valid], values[valid], 1)
         series[valid, column] -= np.polyval(fit, steps[valid]).astype(series.dtype)
     return series
 

@@ -21,6 +21,7 @@ class LstAnomalySettings:
     window_years: int = 30
     time_chunk: int = 120
     dask_scheduler: str = "threads"
+    compress: bool = False
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> LstAnomalySettings:

@@ -26,7 +26,7 @@ def enso_anomalies(sst: str, anomalies: str, sst_spec: dict[str, Any], settings:
     dataset = compute_anomalies(field, anomaly_settings, is_anomaly=spec.is_anomaly,
                                 source=provenance.describe_input(sst, f"{SECTION}.url"))
     with dask_config(anomaly_settings.dask_scheduler, ANOMALY_SECTION):
-        write_anomalies(dataset, anomalies, config, {"sst": sst})
+        write_anomalies(dataset, anomalies, config, {"sst": sst}, compress=anomaly_settings.compress)
 
 
 def lst_anomalies(
@@ -66,4 +66,4 @@ def lst_anomalies(
             lon2d=lon2d,
             train_fraction=float(train_fraction),
         )
-    write_anomalies(dataset, anomalies, config, {"sst": sst})
+    write_anomalies(dataset, anomalies, config, {"sst": sst}, compress=chosen.compress)
