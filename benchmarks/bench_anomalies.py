@@ -250,6 +250,17 @@ def run(quick: bool, repeats: int) -> list[Figure]:
     return figures
 
 
+def _block_rows(path: str, lat_chunk: int) -> int:
+    """Latitude rows per block the package reads from ``path`` with ``lat_chunk``."""
+    import netCDF4
+
+    from geoxai.enso.sources import aligned_rows
+
+    with netCDF4.Dataset(path) as dataset:
+        chunking = dataset["sst"].chunking()
+    return aligned_rows(lat_chunk, None if chunking == "contiguous" else chunking[1])
+
+
 def memory_bound(degrees: float, scratch: Path, command: str, quick: bool) -> list[Figure]:
     """Peak RSS against the block size at the largest grid, and a run under a memory cap."""
     path = str(input_file(degrees))
@@ -263,11 +274,13 @@ def memory_bound(degrees: float, scratch: Path, command: str, quick: bool) -> li
         answer = run_child("bench_anomalies:geoxai_task",
                            {"sst_path": path, "output_path": out, "lat_chunk": lat_chunk,
                             "scheduler": scheduler})
-        block_mib = record_mib * lat_chunk / rows
+        block_rows = _block_rows(path, lat_chunk)
+        block_mib = record_mib * block_rows / rows
         figures.append(Figure(
             "anomalies", f"peak RSS, lat_chunk {lat_chunk}, {scheduler} scheduler", size,
             round(answer["task_peak_rss_mib"]), "MiB",
-            reference=f"block {block_mib:.0f} MiB; record {record_mib:.0f} MiB",
+            reference=f"block {block_rows} rows ({block_mib:.0f} MiB: lat_chunk rounded up to whole "
+            f"storage chunks of the input); record {record_mib:.0f} MiB",
             note=f"wall {answer['task_s']:.1f} s; peak virtual {answer['task_peak_virtual_mib']:.0f} MiB",
             load=(before, load_average()), date=now(), command=command))
     if quick:
