@@ -312,9 +312,11 @@ def report_labels(kind, **fixed):
 
 
 # used by figures.smk
-def figure_outputs(stem, caption, category, subcategory="{app} {target}", kind=None):
+def figure_outputs(
+    stem, caption, category, subcategory="{app} {target}", kind=None, **fixed
+):
     """The PNG (in the report, labelled by report_labels with ``kind``, by default the caption's
-    name) and any extra formats the config asks for."""
+    name, and the ``fixed`` labels) and any extra formats the config asks for."""
     extra = [f for f in config["figures"]["formats"] if f != "png"]
     return {
         "png": report(
@@ -322,7 +324,7 @@ def figure_outputs(stem, caption, category, subcategory="{app} {target}", kind=N
             caption=f"../report/{caption}.rst",
             category=category,
             subcategory=subcategory,
-            labels=report_labels(kind or caption.replace("_", " ")),
+            labels=report_labels(kind or caption.replace("_", " "), **fixed),
         ),
         **{fmt: f"{stem}.{fmt}" for fmt in extra},
     }

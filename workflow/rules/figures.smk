@@ -282,6 +282,7 @@ rule figure_skill_map:
             "Skill map",
             "lst",
             kind="skill map",
+            app="lst",
         ),
     log:
         "logs/lst/figures/skill_map.log",
