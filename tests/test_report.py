@@ -97,6 +97,64 @@ def test_end_of_run_summary_says_what_is_missing(tmp_path):
     assert cli.main(["summary", "--results", str(tmp_path), "--report", str(tmp_path / "r.html")]) == 2
 
 
+def test_rule_graph_keeps_each_rule_once_with_every_link():
+    """Snakemake's spec: one node per rule and level; train is reached at two depths."""
+    rules = ["data", "labels", "train", "more", "train", "figure"]
+    links = [(0, 1), (1, 2), (0, 3), (3, 4), (2, 5), (4, 5)]
+
+    def link(s, t):
+        return {"source": s, "target": t, "sourcerule": rules[s], "targetrule": rules[t], "value": 1}
+
+    spec = {"data": [
+        {"name": "node-data", "values": [{"rule": r, "fx": 10, "fy": 50 * i} for i, r in enumerate(rules)]},
+        {"name": "link-data", "values": [link(s, t) for s, t in links if t - s != 1]},
+        {"name": "link-data-direct", "values": [link(s, t) for s, t in links if t - s == 1]},
+    ]}
+    merged = report.merge_rule_graph(spec)
+    nodes = [n["rule"] for n in merged["data"][0]["values"]]
+    assert nodes == ["data", "labels", "train", "more", "figure"]
+    edges = {(l["sourcerule"], l["targetrule"]) for d in merged["data"][1:] for l in d["values"]}
+    assert edges == {("data", "labels"), ("labels", "train"), ("data", "more"), ("more", "train"),
+                     ("train", "figure")}
+    for entry in merged["data"][1:]:
+        for l in entry["values"]:
+            assert nodes[l["source"]] == l["sourcerule"] and nodes[l["target"]] == l["targetrule"]
+            assert (abs(l["target"] - l["source"]) == 1) == (entry["name"] == "link-data-direct")
+
+
+def test_known_answer_scores_a_composite_that_found_the_region(tmp_path):
+    """Relevance only inside the region scores 1 / (its area share); an optimal input equal to
+    the true pattern (or its negative, for the first class) correlates 1."""
+    import xarray as xr
+
+    from geoxai.products.known_answer import enso_scores
+
+    lat, lon = np.arange(-60.0, 61, 20), np.arange(0.0, 360, 30)
+    region = np.zeros((lat.size, lon.size))
+    region[2:5, 5:9] = 1
+    pattern = region * np.linspace(0.2, 1, lon.size)[None, :]
+    ocean = np.ones_like(region)
+    ocean[0, :3] = 0
+    xr.Dataset({"driving_region_mask": (("lat", "lon"), region),
+                "el_nino_pattern": (("lat", "lon"), pattern)},
+               coords={"lat": lat, "lon": lon}).to_netcdf(tmp_path / "truth.nc")
+    relevance = np.stack([region * 2.0, region * 0.5 + 0.0])
+    xr.Dataset({"relevance_composite_mean": (("class", "lat", "lon"), relevance),
+                "optimal_input_mean": (("class", "lat", "lon"), np.stack([-pattern, pattern])),
+                "ocean_mask": (("lat", "lon"), ocean),
+                "validation_accuracy_median": 0.9, "chance_accuracy": 0.6},
+               coords={"lat": lat, "lon": lon, "class": ["La Nina", "El Nino"]}
+               ).to_netcdf(tmp_path / "z.nc")
+    scores = enso_scores(str(tmp_path / "truth.nc"), [str(tmp_path / "z.nc")])
+    area = np.cos(np.deg2rad(lat))[:, None] * np.ones_like(region)
+    expected = 1 / (area[region > 0].sum() / area[ocean > 0].sum())
+    assert scores["region_share"]["z"] == pytest.approx([expected, expected])
+    assert scores["optimal_input_correlation"] == pytest.approx({"La Nina": 1.0, "El Nino": 1.0})
+    path = tmp_path / "known.html"
+    report.write_known_answer_page({"enso": scores}, path)
+    assert f"{expected:.3f}" in path.read_text()
+
+
 # --- the demo's report in a browser -----------------------------------------------------------
 
 @pytest.fixture(scope="session")

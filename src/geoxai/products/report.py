@@ -224,13 +224,15 @@ def write_known_answer_page(scores: Mapping[str, Any], path: str | os.PathLike) 
     enso = scores.get("enso")
     if enso:
         parts.append("<h3>Application 1 (ENSO): the signal lives only in the driving region</h3>")
+        first, *others = enso["class_names"]
+        correlation = enso["optimal_input_correlation"]
         parts.append(table_html(pd.DataFrame([
             ("Median validation accuracy", enso["median_accuracy"],
              f"chance {enso['chance']:.3f}"),
-            ("El Niño optimal input: pattern correlation with the true El Niño pattern",
-             enso["optimal_input_correlation"]["El Nino"], "1 = the true pattern"),
-            ("La Niña optimal input: pattern correlation with minus the true pattern",
-             enso["optimal_input_correlation"]["La Nina"], "1 = the true pattern, reversed"),
+            *[(f"{name} optimal input: pattern correlation with the true pattern",
+               correlation[name], "1 = the true pattern") for name in others],
+            (f"{first} optimal input: pattern correlation with minus the true pattern",
+             correlation[first], "1 = the true pattern, reversed"),
         ], columns=["Measure", "Value", "Reference"])))
         parts.append(region_share_table(enso["region_share"], enso["class_names"]))
     lst = scores.get("lst")
