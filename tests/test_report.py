@@ -56,7 +56,7 @@ def test_accuracy_page_has_readable_columns_baselines_counts_and_confusion(tmp_p
                    == labels.query("split == 'validation'")["label"]).mean()
     assert headline["persistence"] == pytest.approx(persistence)
     # class counts: cold 30 training + 6 validation
-    assert re.search(r"<td>cold</td><td>30</td><td>6</td><td>36</td>", page)
+    assert re.search(r"<td class=\"text\">cold</td><td>30</td><td>6</td><td>36</td>", page)
     enso = report.write_accuracy_page(evaluation, labels.drop(columns="persistence"), metrics,
                                       tmp_path / "enso.html", "Accuracy: enso")
     assert np.isnan(enso["persistence"]) and "not applicable" in (tmp_path / "enso.html").read_text()
@@ -77,12 +77,14 @@ def test_run_summary_names_only_the_sources_the_run_used(tmp_path, monkeypatch):
         "lst": {"synthetic": None, "sst": {"store": "s3://ncar-cesm-lens/ocn/monthly/x.zarr"}},
     }
     report.write_run_summary(config, ["resources/enso/sst.nc", "resources/lst/sst.nc"],
-                             "summary.html", ["config/config.yaml", "config/demo.yaml"])
+                             "summary.html", ["config/demo.yaml", "config/config.yaml"])
     page = Path("summary.html").read_text()
     assert "generated (synthetic, seed 42)" in page
     assert "downloads.psl.noaa.gov" not in page  # the synthetic source replaced the URL
     assert "ncar-cesm-lens" in page  # Application 2 did read the store
-    assert "config/demo.yaml" in page and "--configfile config/demo.yaml" in page
+    # Snakemake lists --configfile files first; the page says which is merged over which
+    assert "config/config.yaml, then config/demo.yaml over it" in page
+    assert "snakemake --configfile config/demo.yaml (" in page
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
     assert '"variable": "sst"' in page  # the rest of the section stays
     paper = report.used_config({**config, "applications": ["enso"],

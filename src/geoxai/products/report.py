@@ -26,7 +26,7 @@ h2 { font-size: 1.3em; margin: 0.2em 0 0.6em; }
 h3 { font-size: 1.05em; margin: 1.4em 0 0.4em; }
 table { border-collapse: collapse; margin: 0.3em 0 1em; }
 th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #cbd5e1; text-align: right;
-         vertical-align: top; }
+         vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f1f5f9; font-weight: 600; }
 th:first-child, td:first-child { text-align: left; }
 tr.summary td { background: #f8fafc; font-style: italic; }
@@ -50,12 +50,18 @@ def format_value(value: Any) -> str:
 
 
 def table_html(table: pd.DataFrame, summary_rows: Sequence[int] = ()) -> str:
-    """``table`` as HTML with its column names as headers; rows in ``summary_rows`` set apart."""
-    header = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    """``table`` as HTML with its column names as headers; rows in ``summary_rows`` set apart.
+    Columns of words are aligned left, numbers right."""
+    words = [not pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
+    cell = ['<td class="text">' if w else "<td>" for w in words]
+    opening = ['<th class="text">' if w else "<th>" for w in words]
+    header = "".join(f"{o}{html.escape(str(c))}</th>"
+                     for o, c in zip(opening, table.columns, strict=True))
     rows = []
     for i, row in enumerate(table.itertuples(index=False)):
         css = ' class="summary"' if i in summary_rows else ""
-        rows.append(f"<tr{css}>" + "".join(f"<td>{format_value(v)}</td>" for v in row) + "</tr>")
+        rows.append(f"<tr{css}>" + "".join(f"{c}{format_value(v)}</td>"
+                                           for c, v in zip(cell, row, strict=True)) + "</tr>")
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -134,6 +140,9 @@ def write_accuracy_page(evaluation: pd.DataFrame, labels: pd.DataFrame,
 
 # --- run summary ----------------------------------------------------------------------------
 
+#: The Snakefile's ``configfile:``, which every other config file is merged over.
+SNAKEFILE_CONFIG = "config/config.yaml"
+
 #: Config keys that say where an application's data come from: not used when it is synthetic.
 SOURCE_KEYS = ("url", "sha256", "store", "grid_store")
 
@@ -184,15 +193,27 @@ def used_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return used
 
 
+def readable_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies inside it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
 def write_run_summary(config: Mapping[str, Any], inputs: Sequence[str], path: str | os.PathLike,
                       configfiles: Sequence[str] = ()) -> None:
     now = _dt.datetime.now(_dt.UTC)
+    # Snakemake lists the files given with --configfile before the Snakefile's own configfile:,
+    # which they are merged over
+    given = [readable_path(f) for f in configfiles]
+    configfiles = ([f for f in given if f == SNAKEFILE_CONFIG]
+                   + [f for f in given if f != SNAKEFILE_CONFIG])
     run = pd.DataFrame([
         ("Applications", ", ".join(config.get("applications", []))),
         ("Seeds", ", ".join(str(s) for s in config.get("seeds", []))),
-        ("Config files", " + ".join(configfiles) or "–"),
+        ("Config files", ", then ".join(configfiles) + (" over it" if len(configfiles) > 1
+                                                          else "") if configfiles else "–"),
         ("Command (as recorded)", "snakemake "
-         + " ".join(f"--configfile {f}" for f in configfiles[1:])
+         + " ".join(f"--configfile {f}" for f in configfiles if f != SNAKEFILE_CONFIG)
          + " (other options, from the command line or a profile, are not recorded)"),
         ("Date", f"{now:%Y-%m-%d %H:%M} UTC (when the run's data were ready)"),
         ("git commit", provenance.git_commit()),
@@ -206,7 +227,7 @@ def write_run_summary(config: Mapping[str, Any], inputs: Sequence[str], path: st
                             columns=["Package", "Version"])
     body = (
         table_html(run)
-        + "<h3>Data</h3>" + table_html(data).replace("<td>", '<td class="text">')
+        + "<h3>Data</h3>" + table_html(data)
         + "<h3>Software</h3>" + table_html(software)
         + "<h3>Configuration as used</h3><p class=\"note\">Sections of applications the run did not "
           "include, and the data locations of a synthetic source, are left out.</p><pre>"
