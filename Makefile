@@ -35,6 +35,8 @@ $(WORKFLOW)/.installed: envs/workflow.txt envs/workflow.lock.txt
 demo: setup
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/demo.yaml --profile profiles/local
 	$(MAKE) report CONFIGFILE=config/demo.yaml
+	@echo
+	@$(ANALYSIS)/bin/python -m geoxai summary --results results --report results/report.html
 
 ## test: the test suite (offline; unit tests, the demo workflow end to end, the SLURM cluster)
 test: setup
@@ -54,6 +56,7 @@ rehearsal: setup
 CONFIGFILE ?=
 report: setup
 	$(SNAKEMAKE) --cores 1 $(if $(CONFIGFILE),--configfile $(CONFIGFILE)) --report results/report.html
+	$(ANALYSIS)/bin/python -m geoxai tidy_report --report results/report.html
 
 ## dag: the rule graph as results/rulegraph.svg (needs Graphviz's `dot`: apt-get install graphviz)
 dag: setup

@@ -113,13 +113,27 @@ STEPS: dict[str, Step] = {
     "figure_training": Step("figures"),
     "figure_index": Step("figures"),
     "figure_skill_map": Step("figures"),
-    "evaluation_table": Step("figures"),
+    "evaluation_table": Step("figures", report=json.dumps),
     "run_summary": Step("figures"),
+    "known_answer": Step("figures", report=lambda scores: json.dumps(scores, indent=1)),
     "lst_skill": Step("figures", report=_skill_report),
 }
 
 
+#: Commands that are no rule: run by the Makefile after a workflow; module and function, and the
+#: printed result is their return value.
+TOOLS: dict[str, tuple[str, str]] = {
+    # after `snakemake --report`: each rule once in the report's rule graph
+    "tidy_report": ("geoxai.products.report", "tidy_report"),
+    # after `make demo`: where the report is, the headline accuracies, the known-answer scores
+    "summary": ("geoxai.products.report", "end_of_run_summary"),
+}
+
+
 def step_function(name: str) -> Callable:
+    if name in TOOLS:
+        module, function = TOOLS[name]
+        return getattr(importlib.import_module(module), function)
     return getattr(importlib.import_module(f"geoxai.steps.{STEPS[name].module}"), name)
 
 
@@ -157,7 +171,7 @@ def parser(only: str | None = None) -> argparse.ArgumentParser:
     module (and so, e.g., no TensorFlow for a figure)."""
     root = argparse.ArgumentParser(prog="geoxai", description=__doc__.splitlines()[0])
     steps = root.add_subparsers(dest="step", required=True)
-    for name in [only] if only in STEPS else STEPS:
+    for name in [only] if only in STEPS or only in TOOLS else [*STEPS, *TOOLS]:
         function = step_function(name)
         command = steps.add_parser(name, help=(function.__doc__ or "").splitlines()[0])
         hints = typing.get_type_hints(function)
@@ -175,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     except GeoxaiError as error:
         print(f"geoxai {name}: error: {error}", file=sys.stderr)
         return 2
-    if STEPS[name].report is not None:
+    if name in TOOLS:
+        print(result)
+    elif STEPS[name].report is not None:
         print(STEPS[name].report(result))
     return 0
 

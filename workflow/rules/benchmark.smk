@@ -39,6 +39,7 @@ rule figure_attribution_benchmark:
             "attribution_benchmark",
             "Attribution benchmark",
             "{app}",
+            kind="score distributions",
         ),
     log:
         "logs/{app}/figures/attribution_benchmark.log",
@@ -60,6 +61,7 @@ rule attribution_benchmark_table:
             caption="../report/attribution_benchmark_table.rst",
             category="Attribution benchmark",
             subcategory="{app}",
+            labels=report_labels("table: median scores"),
         ),
     log:
         "logs/{app}/report/attribution_benchmark.log",

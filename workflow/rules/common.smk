@@ -304,9 +304,39 @@ def significance_inputs(wildcards):
     }
 
 
+# used by every rule with a report output
+APPLICATION_TITLES = {"enso": "ENSO", "lst": "land temperature"}
+
+
+def report_labels(kind, **fixed):
+    """The columns of the report's result table, by which it can be filtered: application,
+    target, method, class and kind. Each comes from the job's wildcards (the class index becomes
+    the class's name) unless given in ``fixed``; "all" where the entry covers every one.
+    """
+
+    def labels(wildcards):
+        app = fixed.get("app") or wildcards.get("app", "all")
+        if "class_index" in wildcards.keys():
+            class_name = class_names(app)[int(wildcards.class_index)]
+        else:
+            class_name = "all"
+        return {
+            "application": APPLICATION_TITLES.get(app, app),
+            "target": fixed.get("target") or wildcards.get("target", "all"),
+            "method": fixed.get("method") or wildcards.get("method", "all"),
+            "class": class_name,
+            "kind": kind.format(**dict(wildcards.items())),
+        }
+
+    return labels
+
+
 # used by figures.smk
-def figure_outputs(stem, caption, category, subcategory="{app} {target}"):
-    """The PNG (in the report) and any extra formats the config asks for."""
+def figure_outputs(
+    stem, caption, category, subcategory="{app} {target}", kind=None, **fixed
+):
+    """The PNG (in the report, labelled by report_labels with ``kind``, by default the caption's
+    name, and the ``fixed`` labels) and any extra formats the config asks for."""
     extra = [f for f in config["figures"]["formats"] if f != "png"]
     return {
         "png": report(
@@ -314,9 +344,44 @@ def figure_outputs(stem, caption, category, subcategory="{app} {target}"):
             caption=f"../report/{caption}.rst",
             category=category,
             subcategory=subcategory,
+            labels=report_labels(kind or caption.replace("_", " "), **fixed),
         ),
         **{fmt: f"{stem}.{fmt}" for fmt in extra},
     }
+
+
+# used by figures.smk (known_answer) and targets.smk
+def known_answer_apps():
+    """The applications of this run whose data are synthetic, so have a known answer."""
+    synthetic = {"enso": bool(config["enso"].get("synthetic")), "lst": lst_synthetic()}
+    return [app for app in APPS if synthetic[app]]
+
+
+def known_answer_inputs(wildcards):
+    methods = config["explain"]["rules"]
+    inputs = {}
+    if "enso" in known_answer_apps():
+        inputs["enso_truth"] = "resources/enso/truth.nc"
+        inputs["enso_composites"] = [
+            f"results/enso/composites/nino34/{m}.nc" for m in methods
+        ]
+    if "lst" in known_answer_apps():
+        # After the lst_targets checkpoint, as every product of all boxes: before it, the skill
+        # job's inputs are unknown, and a dry run could not even print its command.
+        lst_boxes()
+        inputs["lst_truth"] = "resources/lst/truth.json"
+        inputs["lst_truth_mask"] = "resources/lst/truth.nc"
+        inputs["lst_skill"] = "results/lst/skill.nc"
+        inputs["lst_composites"] = [
+            f"results/lst/composites/{box}/{m}.nc"
+            for box in config["lst"].get("explain_targets", [])
+            for m in methods
+        ]
+    return inputs
+
+
+def known_answer_input(name, default=""):
+    return lambda wildcards, input: input.get(name, default)
 
 
 # used by figures.smk

@@ -110,6 +110,7 @@ rule figure_explanation_sanity:
             "results/{app}/figures/{target}/sanity",
             "sanity",
             "Evaluating explanations",
+            kind="sanity checks",
         ),
     log:
         "logs/{app}/figures/{target}_sanity.log",
@@ -151,6 +152,7 @@ rule figure_sample_agreement:
             "results/{app}/figures/{target}/{method}_sample_agreement",
             "sample_agreement",
             "Evaluating explanations",
+            kind="per-sample seed agreement",
         ),
     log:
         "logs/{app}/figures/{target}_{method}_sample_agreement.log",
@@ -173,6 +175,7 @@ rule explanation_sanity_table:
             caption="../report/sanity_table.rst",
             category="Evaluating explanations",
             subcategory="{app} {target}",
+            labels=report_labels("table: sanity checks"),
         ),
     log:
         "logs/{app}/report/{target}_sanity.log",
@@ -192,6 +195,7 @@ rule explanation_faithfulness_table:
             caption="../report/faithfulness_table.rst",
             category="Evaluating explanations",
             subcategory="{app} {target}",
+            labels=report_labels("table: faithfulness"),
         ),
     log:
         "logs/{app}/report/{target}_faithfulness.log",
@@ -214,6 +218,7 @@ rule seed_agreement_table:
             caption="../report/seed_agreement_table.rst",
             category="Evaluating explanations",
             subcategory="{app} {target}",
+            labels=report_labels("table: per-sample seed agreement"),
         ),
     log:
         "logs/{app}/report/{target}_seed_agreement.log",

@@ -10,6 +10,7 @@ rule figure_composites:
             "results/{app}/figures/{target}/{method}_composites_class{class_index}",
             "composites",
             "Composites",
+            kind="composites",
         ),
     log:
         "logs/{app}/figures/{target}_{method}_composites_class{class_index}.log",
@@ -36,6 +37,7 @@ rule figure_methods:
             "results/{app}/figures/{target}/methods_class{class_index}",
             "methods",
             "Methods compared",
+            kind="methods compared",
         ),
     log:
         "logs/{app}/figures/{target}_methods_class{class_index}.log",
@@ -59,6 +61,7 @@ rule figure_seed_agreement:
             "results/{app}/figures/{target}/{method}_agreement_class{class_index}",
             "seed_agreement",
             "Agreement between seeds",
+            kind="seed agreement",
         ),
     log:
         "logs/{app}/figures/{target}_{method}_agreement_class{class_index}.log",
@@ -82,6 +85,7 @@ rule figure_case_study:
             "results/{app}/figures/{target}/{method}_case_{case}",
             "case_study",
             "Case studies",
+            kind="case study {case}",
         ),
     log:
         "logs/{app}/figures/{target}_{method}_case_{case}.log",
@@ -126,7 +130,12 @@ rule figure_index:
     input:
         labels="results/{app}/labels/{target}.csv",
     output:
-        **figure_outputs("results/{app}/figures/{target}/index", "index", "Labels"),
+        **figure_outputs(
+            "results/{app}/figures/{target}/index",
+            "index",
+            "Labels",
+            kind="label index",
+        ),
     log:
         "logs/{app}/figures/{target}_index.log",
     conda:
@@ -146,12 +155,18 @@ rule figure_index:
 rule evaluation_table:
     input:
         evaluation="results/{app}/evaluation/{target}.csv",
+        labels="results/{app}/labels/{target}.csv",
+        # each network's confusion matrix and class names
+        metrics=expand(
+            "results/{{app}}/models/{{target}}/seed{seed}.json", seed=config["seeds"]
+        ),
     output:
         table=report(
             "results/{app}/report/{target}_accuracy.html",
             caption="../report/accuracy.rst",
             category="Accuracy",
-            subcategory="{app} {target}",
+            subcategory="{app}",
+            labels=report_labels("table: accuracy"),
         ),
     log:
         "logs/{app}/report/{target}_accuracy.log",
@@ -161,7 +176,8 @@ rule evaluation_table:
         mem_mb=500,
         runtime=5,
     shell:
-        "python -m geoxai evaluation_table --evaluation {input.evaluation:q} --table {output.table:q}"
+        "python -m geoxai evaluation_table --evaluation {input.evaluation:q}"
+        " --labels {input.labels:q} --metrics {input.metrics:q} --table {output.table:q}"
         " > {log:q} 2>&1"
 
 
@@ -173,6 +189,7 @@ rule run_summary:
             "results/report/run_summary.html",
             caption="../report/run_summary.rst",
             category="Provenance",
+            labels=report_labels("run summary"),
         ),
     log:
         "logs/report/run_summary.log",
@@ -183,10 +200,49 @@ rule run_summary:
         runtime=5,
     params:
         config=lambda wildcards: config_record(config),
+        configfiles=[str(path) for path in workflow.configfiles],
     shell:
         "python -m geoxai run_summary --sources {input.sources:q} --summary {output.summary:q}"
-        " --config {params.config:q}"
+        " --config {params.config:q} --configfiles {params.configfiles:q}"
         " > {log:q} 2>&1"
+
+
+# The demo's known answer: what the synthetic sources put into the data, against what the run's
+# networks and explanations found (only in runs with a synthetic source; real data have no truth).
+
+
+rule known_answer:
+    input:
+        unpack(known_answer_inputs),
+    output:
+        table=report(
+            "results/report/known_answer.html",
+            caption="../report/known_answer.rst",
+            category="Known answer",
+            labels=report_labels("table: known answer"),
+        ),
+        scores="results/report/known_answer.json",
+    log:
+        "logs/report/known_answer.log",
+    conda:
+        "../../envs/figures.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        enso_truth=known_answer_input("enso_truth"),
+        enso_composites=known_answer_input("enso_composites", []),
+        lst_truth=known_answer_input("lst_truth"),
+        lst_truth_mask=known_answer_input("lst_truth_mask"),
+        lst_skill=known_answer_input("lst_skill"),
+        lst_composites=known_answer_input("lst_composites", []),
+    shell:
+        "python -m geoxai known_answer --enso-truth={params.enso_truth:q}"
+        " --enso-composites {params.enso_composites:q}"
+        " --lst-truth={params.lst_truth:q} --lst-truth-mask={params.lst_truth_mask:q}"
+        " --lst-skill={params.lst_skill:q}"
+        " --lst-composites {params.lst_composites:q}"
+        " --table {output.table:q} --scores {output.scores:q} > {log:q} 2>&1"
 
 
 # Application 2: the skill of every land box's networks on one map, beside persistence and
@@ -221,7 +277,12 @@ rule figure_skill_map:
         skill="results/lst/skill.nc",
     output:
         **figure_outputs(
-            "results/lst/figures/skill_map", "skill_map", "Skill map", "lst"
+            "results/lst/figures/skill_map",
+            "skill_map",
+            "Skill map",
+            "lst",
+            kind="skill map",
+            app="lst",
         ),
     log:
         "logs/lst/figures/skill_map.log",

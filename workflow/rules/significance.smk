@@ -99,6 +99,7 @@ rule figure_significance:
             "results/{app}/figures/{target}/{method}_significance",
             "significance",
             "Significance",
+            kind="significance",
         ),
     log:
         "logs/{app}/figures/{target}_{method}_significance.log",

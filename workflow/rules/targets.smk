@@ -60,10 +60,10 @@ def lst_targets_after_checkpoint(wildcards):
     case_studies = config["lst"].get("case_studies", [])
     products = ["results/lst/skill.nc", *figure_files("results/lst/figures/skill_map")]
     for box in lst_boxes():  # also checks lst.explain_targets against the kept boxes
+        products.append(f"results/lst/report/{box}_accuracy.html")  # every box's
         if box not in config["lst"].get("explain_targets", []):
             continue
         products += [
-            f"results/lst/report/{box}_accuracy.html",
             *[f"results/lst/composites/{box}/{r}.nc" for r in methods],
             *figure_targets("lst", box, case_studies),
         ]
@@ -163,4 +163,5 @@ def all_targets():
         + evaluation_targets()
         + significance_targets()
         + ["results/report/run_summary.html"]
+        + (["results/report/known_answer.html"] if known_answer_apps() else [])
     )

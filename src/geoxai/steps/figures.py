@@ -16,7 +16,7 @@ from geoxai.products.metrics import (
     read_seed_accuracies,
     read_validation_confusion,
 )
-from geoxai.products.report import write_accuracy_table, write_run_summary
+from geoxai.products.report import write_accuracy_page, write_run_summary
 
 
 def _figure_settings(settings: dict[str, Any]):
@@ -96,14 +96,47 @@ def figure_skill_map(skill: str, output: Sequence[str], settings: dict[str, Any]
     plot_skill_map(skill, output, dpi=_figure_settings(settings).dpi)
 
 
-def evaluation_table(evaluation: str, table: str) -> None:
-    """The accuracy table over seeds as an HTML fragment for the report."""
-    write_accuracy_table(read_evaluation(evaluation), table)
+def evaluation_table(evaluation: str, labels: str, metrics: Sequence[str], table: str) -> dict:
+    """The accuracy page of one target: per seed, against chance and persistence, class counts
+    and confusion matrices (from each network's metrics JSON)."""
+    from geoxai.products.labels import read_label_table
+    from geoxai.products.metrics import read_metrics
+
+    target = Path(labels).stem
+    app = Path(labels).parent.parent.name
+    return write_accuracy_page(read_evaluation(evaluation), read_label_table(labels),
+                               [read_metrics(path) for path in metrics], table,
+                               f"Accuracy: {app} {target}")
 
 
-def run_summary(sources: Sequence[str], summary: str, config: dict[str, Any] | None = None) -> None:
-    """An HTML page for the report: the config, where the data came from, and software versions."""
-    write_run_summary(config or {}, sources, summary)
+def run_summary(sources: Sequence[str], summary: str, config: dict[str, Any] | None = None,
+                configfiles: Sequence[str] | None = None) -> None:
+    """An HTML page for the report: the run (config files, date, commit), where the data came
+    from, the software versions and the configuration as used."""
+    write_run_summary(config or {}, sources, summary, list(configfiles or []))
+
+
+def known_answer(table: str, scores: str, enso_truth: str = "",
+                 enso_composites: Sequence[str] = (), lst_truth: str = "",
+                 lst_truth_mask: str = "", lst_skill: str = "",
+                 lst_composites: Sequence[str] = ()) -> dict[str, Any]:
+    """The synthetic sources' known answer against the run's outputs, as a report page and JSON:
+    ENSO from ``enso_truth`` and the composites; Application 2 from ``lst_truth`` (truth.json),
+    ``lst_truth_mask`` (truth.nc), the skill file and the driven box's composites."""
+    from geoxai.products.known_answer import enso_scores, lst_scores
+    from geoxai.products.report import write_known_answer_page
+
+    result: dict[str, Any] = {}
+    if enso_truth:
+        result["enso"] = enso_scores(enso_truth, list(enso_composites))
+    if lst_truth:
+        result["lst"] = lst_scores(lst_truth, lst_truth_mask, lst_skill, list(lst_composites))
+    if not result:
+        raise GeoxaiError("known answer: no truth file given; the page is only made for runs "
+                          "with a synthetic source (enso.synthetic or lst.synthetic)")
+    write_known_answer_page(result, table)
+    provenance.write_json_atomic(scores, result)
+    return result
 
 
 def lst_skill(
