@@ -4,6 +4,7 @@ the download path against a local HTTP server, and clear errors for bad configs.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -313,3 +314,63 @@ def test_wrong_sst_variable_stops_the_anomaly_rule_with_one_message(tmp_path):
     assert f"your file {served / 'sst.nc'}" in console
     assert not (tmp_path / "run/results/enso/anomalies.nc").exists()
     shutil.rmtree(tmp_path / "run")
+
+
+def _path_pattern(path: str) -> str:
+    """A regular expression of a README path: ``{name}`` is one path segment, ``{a,b}`` either
+    of its (expanded) alternatives, ``*`` any part of a segment, a trailing ``/`` all below."""
+    out, i = "", 0
+    while i < len(path):
+        if path[i] != "{":
+            out += "[^/]*" if path[i] == "*" else re.escape(path[i])
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while depth:
+            depth += {"{": 1, "}": -1}.get(path[j], 0)
+            j += 1
+        inner, parts, depth, start = path[i + 1:j - 1], [], 0, 0
+        for k, char in enumerate(inner):
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if char == "," and depth == 0:
+                parts.append(inner[start:k])
+                start = k + 1
+        parts.append(inner[start:])
+        out += "(?:" + "|".join(map(_path_pattern, parts)) + ")" if len(parts) > 1 else "[^/]+"
+        i = j
+    return out + (".*" if path.endswith("/") else "")
+
+
+def readme_outputs() -> list[re.Pattern]:
+    """Every path of the README's Outputs table. In a row, a path that starts with ``.`` swaps
+    the previous path's extension; one without a top folder sits in a folder of the row's first."""
+    section = (REPO / "README.md").read_text().split("\n## Outputs", 1)[1].split("\n## ", 1)[0]
+    patterns = []
+    for row in section.splitlines():
+        paths = re.findall(r"`([^`]+)`", row.split("|")[1]) if row.startswith("| `") else []
+        previous = paths[0] if paths else ""
+        for path in paths:
+            if path.startswith(("results/", "resources/", "logs/")):
+                candidates = [path]
+            elif path.startswith("."):
+                candidates = [re.sub(r"\.[A-Za-z0-9]+$", "", previous) + path]
+            else:
+                folders = paths[0].split("/")[:-1]
+                candidates = ["/".join(folders[:n] + [path]) for n in range(1, len(folders) + 1)]
+            patterns += [re.compile(_path_pattern(candidate) + r"\Z") for candidate in candidates]
+            previous = candidates[0]
+    return patterns
+
+
+def test_readme_outputs_table_names_every_file_the_demo_writes(demo_run):
+    """The README's Outputs table is the map of a run: every file of both applications is on it."""
+    patterns = readme_outputs()
+    assert len(patterns) > 40
+    written = [path.relative_to(demo_run).as_posix() for folder in ("results", "resources")
+               for path in (demo_run / folder).rglob("*") if path.is_file()]
+    assert len(written) > 500
+    undocumented = [path for path in written if not any(p.match(path) for p in patterns)]
+    assert not undocumented, f"files the README's Outputs table does not name: {sorted(undocumented)[:20]}"
+    # The matching is not vacuous: a file the workflow never writes is not on the map.
+    assert not any(p.match("results/enso/stray_output.nc") for p in patterns)
+
