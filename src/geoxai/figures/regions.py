@@ -154,6 +154,6 @@ def region_legend_handles(regions: Sequence[Region]) -> list[Any]:
 
 
 def target_title(regions: Sequence[Region]) -> str:
-    """"box lat30_lon250 (30°N–40°N, 110°W–100°W)" for Application 2's maps; "" for others."""
+    """"box lat30_lon250 (110°W–100°W, 30°N–40°N)" for Application 2's maps; "" for others."""
     boxes = [one for one in regions if one.kind == "target"]
     return "; ".join(f"box {one.name} ({one.text()})" for one in boxes)
