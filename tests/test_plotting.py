@@ -11,6 +11,7 @@ from pathlib import Path
 import cartopy
 import cartopy.crs as ccrs
 import cartopy.feature as cfeature
+import cmocean
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,7 +25,7 @@ from PIL import Image
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import month_keys
-from geoxai.figures import base, case_study, composites, maps, training
+from geoxai.figures import base, case_study, composites, maps, regions, training
 from geoxai.xai.explain import rule_label
 
 DPI = 40
@@ -142,10 +143,12 @@ def make_relevance(folder: Path, step: float = 10.0, domain: dict = GLOBE) -> li
         dataset = xr.Dataset(
             {"relevance": (("sample", "lat", "lon"), raw, {"units": "1"})},
             coords={"time": ("sample", months),
-                    "true_class": ("sample", ["El Nino"] * len(months)),
-                    "predicted_class": ("sample", ["El Nino"] * len(months)),
+                    # labels, as the explain rule writes them; the names are in the attributes
+                    "true_class": ("sample", [1] * len(months)),
+                    "predicted_class": ("sample", [1] * len(months)),
                     "split": ("sample", ["train"] * len(months)),
                     **coords(lat, lon)},
+            attrs={"rule": "alpha_1_beta_0", "class_names": json.dumps(list(CLASSES))},
         )
         path = folder / f"seed{seed}_alpha_1_beta_0.nc"
         dataset.to_netcdf(path)
@@ -276,7 +279,8 @@ def test_case_study_figure(products, tmp_path):
 def test_case_study_seed_mean_uses_seeds_that_explained_the_month(products):
     mean, used, total, true_class, _ = case_study._seed_mean_relevance(
         products["relevance"], MISSED_BY_SEED_2)
-    assert (len(used), total, true_class) == (2, 3, "El Nino")
+    # The file stores the label; the name is shown with its proper spelling.
+    assert (len(used), total, true_class) == (2, 3, "El Niño")
     # Each map was divided by its own max before averaging, so the mean cannot exceed 1.
     assert 0.9 < float(mean.max()) <= 1.0 + 1e-12
 
@@ -551,6 +555,8 @@ CAPTIONS = ("composites", "case_study", "training", "seed_agreement", "index", "
 WILDCARDS = {
     "alpha_1_beta_0": {"app": "enso", "target": "nino34", "method": "alpha_1_beta_0"},
     "z": {"app": "enso", "target": "nino34", "method": "z"},
+    "case": {"app": "enso", "target": "nino34", "method": "alpha_1_beta_0",
+             "case": "strongest_eastern"},
     "none": {},  # a rule without these wildcards must still get a caption
 }
 
@@ -615,6 +621,162 @@ def test_caption_renders_as_snakemake_would(rendered_captions, name, case):
     assert expected[name] in rendered["text"]
 
 
+def test_case_study_caption_names_its_case_and_the_outlined_box(rendered_captions):
+    text = rendered_captions["case_study/case"]["text"]
+    assert "This figure is case ``strongest_eastern`` of ``enso.case_studies``" in text
+    assert "the Niño3.4 box (5°S–5°N, 170°W–120°W)" in text
+    assert "case ``" not in rendered_captions["case_study/z"]["text"]  # no case wildcard, no claim
+
+
 def test_caption_sign_convention_follows_the_rule(rendered_captions):
     assert "non-negative" in rendered_captions["composites/alpha_1_beta_0"]["text"]
     assert "signed" in rendered_captions["composites/z"]["text"]
+
+
+# --------------------------------------------------------------------------- what the maps say
+
+
+def region_patches(ax, name: str) -> list:
+    return [p for p in ax.patches if p.get_label() == name]
+
+
+def outline_degrees(ax, patch) -> tuple[float, float, float, float]:
+    """West, east (°E, 0..360, east > west) and south, north of a patch as the map draws it."""
+    display = patch.get_transform().transform_path(patch.get_path()).vertices
+    x, y = ax.transData.inverted().transform(display).T
+    lonlat = ccrs.PlateCarree().transform_points(ax.projection, x, y)
+    centre = float(np.mean(np.unwrap(np.radians(lonlat[:, 0]))))
+    # Longitudes counted from the patch's centre, so a box across the dateline stays one interval.
+    lon = np.degrees(centre) + (np.mod(lonlat[:, 0] - np.degrees(centre) + 180.0, 360.0) - 180.0)
+    west = float(np.mod(lon.min(), 360.0))
+    return west, west + float(np.ptp(lon)), float(lonlat[:, 1].min()), float(lonlat[:, 1].max())
+
+
+DRIVER = regions.region("driving region", (-15, 15), (160, 280), "driver")
+
+
+def test_class_and_index_names_are_shown_with_their_proper_spelling():
+    assert base.display_name("El Nino") == "El Niño"
+    assert base.display_name("La Nina") == "La Niña"
+    assert base.display_name("Nino3.4 index") == "Niño3.4 index"
+    assert base.display_name("El Niño") == "El Niño"  # already proper: unchanged
+    assert base.display_name("warm") == "warm"
+
+
+@pytest.mark.parametrize("projection", ["robinson", "regional"])
+def test_regions_are_outlined_where_they_lie(products, regional, projection, tmp_path):
+    composite = products["composites"] if projection == "robinson" else (
+        regional["pacific"]["composites"])
+    fig = composites.plot_composites(composite, "El Nino", [tmp_path / "c.png"], dpi=DPI,
+                                     regions=[regions.NINO34, DRIVER])
+    for ax in map_axes(fig):
+        (nino,), (driver,) = region_patches(ax, "Niño3.4"), region_patches(ax, "driving region")
+        # 5°S–5°N, 170°W–120°W; the driving region crosses the dateline: 160°E–80°W.
+        assert outline_degrees(ax, nino) == pytest.approx((190.0, 240.0, -5.0, 5.0), abs=0.5)
+        assert outline_degrees(ax, driver) == pytest.approx((160.0, 280.0, -15.0, 15.0), abs=0.5)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("Niño3.4" in text and "170°W–120°W" in text for text in legend)
+
+
+def test_regions_come_from_the_runs_truth_and_targets(tmp_path):
+    enso_truth = tmp_path / "enso_truth.nc"
+    xr.Dataset(attrs={"driving_region_lat": [-15.0, 15.0],
+                      "driving_region_lon": [160.0, 280.0]}).to_netcdf(enso_truth)
+    assert regions.map_regions("enso", "nino34") == [regions.NINO34]
+    assert regions.map_regions("enso", "nino34", str(enso_truth)) == [regions.NINO34, DRIVER]
+    lst_truth = tmp_path / "lst_truth.nc"
+    xr.Dataset(attrs={"driver_region": "[-10.0, 10.0, 190.0, 250.0]"}).to_netcdf(lst_truth)
+    targets = tmp_path / "targets.nc"
+    xr.Dataset(coords={"box": ["lat30_lon250"], "box_lat": ("box", [30.0]),
+                       "box_lat_max": ("box", [40.0]), "box_lon": ("box", [250.0]),
+                       "box_lon_max": ("box", [260.0]),
+                       "box_land_fraction": ("box", [1.0])}).to_netcdf(targets)
+    box, driver = regions.map_regions("lst", "lat30_lon250", str(lst_truth), str(targets))
+    assert (box.name, box.kind, box.south, box.north, box.west, box.east) == (
+        "lat30_lon250", "target", 30.0, 40.0, 250.0, 260.0)
+    assert (driver.kind, driver.south, driver.north, driver.west, driver.east) == (
+        "driver", -10.0, 10.0, 190.0, 250.0)
+    assert regions.target_title([box, driver]) == "box lat30_lon250 (110°W–100°W, 30°N–40°N)"
+    with pytest.raises(GeoxaiError, match="lat20_lon240"):
+        regions.map_regions("lst", "lat20_lon240", "", str(targets))
+
+
+def test_composites_title_names_the_class_and_the_target_box(products, tmp_path):
+    box = regions.region("lat30_lon250", (30, 40), (250, 260), "target")
+    fig = composites.plot_composites(products["composites"], 1, [tmp_path / "c.png"], dpi=DPI,
+                                     regions=[box])
+    title = fig.get_suptitle()
+    assert title.startswith("box lat30_lon250 (110°W–100°W, 30°N–40°N)\nEl Niño:")
+    assert "El Nino" not in title
+    assert "El Niño" in map_axes(fig)[0].get_title(loc="left")
+    assert all(region_patches(ax, "lat30_lon250") for ax in map_axes(fig))
+
+
+def test_case_study_names_classes_and_event_and_labels_its_contours(products, tmp_path):
+    fig = case_study.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
+                                     [tmp_path / "c.png"], dpi=DPI, case=CASE_MONTH,
+                                     regions=[regions.NINO34])
+    world, zoom = map_axes(fig)
+    assert world.get_title(loc="left").endswith("observed El Niño, networks predicted El Niño")
+    assert "eastern-Pacific El Niño" in fig.get_suptitle()
+    assert "May 1998" in fig.get_suptitle()
+    for ax in (world, zoom):
+        contours = [c for c in ax.collections if hasattr(c, "labelTexts")]
+        assert len(contours) == 1
+        labels = {t.get_text() for t in contours[0].labelTexts}
+        assert labels and labels <= {"0.2", "0.4", "0.6", "0.8"}
+        # Black lines with a white rim: readable on the darkest shading that is left.
+        assert contours[0].get_path_effects()
+        assert region_patches(ax, "Niño3.4")
+    mesh = world.collections[0]
+    darkest = min(sum(mesh.cmap(v)[:3]) for v in (0.0, 1.0))
+    assert darkest > min(sum(cmocean.cm.balance(v)[:3]) for v in (0.0, 1.0)) + 0.3
+    named = case_study.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
+                                       [tmp_path / "n.png"], dpi=DPI, case="strongest_central")
+    assert "strongest central-Pacific El Niño" in named.get_suptitle()
+
+
+def test_case_study_reads_class_names_when_the_file_has_only_flags(tmp_path):
+    dataset = xr.Dataset(coords={"true_class": ("sample", [0], {"flag_meanings": "La_Nina El_Nino",
+                                                                 "flag_values": [0, 1]})})
+    assert case_study.class_name_of(dataset, 0) == "La Niña"
+    assert case_study.class_name_of(dataset, 7) == "class 7"
+
+
+def test_seed_agreement_colours_span_the_fixed_range(products, tmp_path):
+    figs = [composites.plot_seed_agreement(products["composites"], name, [tmp_path / f"{k}.png"],
+                                           dpi=DPI) for k, name in enumerate(CLASSES)]
+    with xr.open_dataset(products["composites"]) as dataset:
+        correlations = dataset["seed_pattern_correlation"].values
+    off_diagonal = correlations[:, ~np.eye(len(SEEDS), dtype=bool)]
+    assert not np.allclose(off_diagonal.min(axis=1), off_diagonal.min())  # the classes differ...
+    for fig in figs:
+        matrix = fig.axes[-2] if not isinstance(fig.axes[-2], GeoAxes) else fig.axes[-1]
+        image = matrix.get_images()[0]
+        assert image.get_clim() == composites.CORRELATION_RANGE == (0.5, 1.0)  # ...their scale not
+        numbers = [t for t in matrix.texts if t.get_text().replace(".", "").isdigit()]
+        assert len(numbers) == len(SEEDS) * (len(SEEDS) - 1)
+        assert min(t.get_fontsize() for t in numbers) >= 9
+
+
+def test_training_names_the_seed_of_each_colour(products, tmp_path):
+    fig = training.plot_training(products["metrics"], [tmp_path / "t.png"], dpi=DPI)
+    legend = fig.axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [f"seed {s}" for s in SEEDS]
+    assert len({tuple(line.get_color()) for line in legend.get_lines()}) == len(SEEDS)
+
+
+def index_title(labels: Path, tmp_path: Path, **wording) -> str:
+    fig = training.plot_index(labels, [tmp_path / "i.png"], dpi=DPI, **wording)
+    return fig.axes[0].get_title(loc="left")
+
+
+def test_index_title_says_how_the_samples_are_labelled(products, tmp_path):
+    enso = index_title(products["labels"], tmp_path, class_names=CLASSES,
+                       index_name="Nino3.4 index")
+    assert enso.startswith("Niño3.4 index: La Niña below −0.5 K, El Niño above 0.5 K")
+    sign = index_title(products["labels"], tmp_path, thresholds=(0.0, 0.0),
+                       class_names=("cold", "warm"), sample_name="seasons",
+                       index_name="next-season T2m, lat30_lon250")
+    assert "labelled by sign: cold below 0 K, warm above" in sign
+    assert "above 0 K are labelled" not in sign

@@ -174,7 +174,7 @@ def test_skill_step_needs_the_confusion_matrices(tmp_path):
                                {"fdr": 0.1})
 
 
-def test_skill_map_hatches_the_boxes_that_are_not_significant(tmp_path, monkeypatch):
+def test_skill_map_hatches_the_boxes_that_are_not_significant(tmp_path):
     import matplotlib.pyplot as plt
 
     from geoxai.figures import skill_map
@@ -185,21 +185,29 @@ def test_skill_map_hatches_the_boxes_that_are_not_significant(tmp_path, monkeypa
         "lat30_lon260": (label_table([1] * 150 + [0] * 50, warm, seed=1), [0.8, 0.8, 0.82]),
     })
     figure_steps.lst_skill(*inputs[:3], inputs[3], str(tmp_path / "skill.nc"), {})
-    drawn = []
-    original = skill_map.save_figure
-
-    def keep(fig, paths, dpi):
-        drawn.append(fig)
-        original(fig, paths, dpi)
-
-    monkeypatch.setattr(skill_map, "save_figure", keep)
-    skill_map.plot_skill_map(tmp_path / "skill.nc", [tmp_path / "map.png"], dpi=60)
+    fig = skill_map.plot_skill_map(tmp_path / "skill.nc", [tmp_path / "map.png"], dpi=60)
     assert (tmp_path / "map.png").stat().st_size > 5_000
-    hatched = [p for p in drawn[0].axes[0].patches if p.get_hatch()]
+    networks, persistence = fig.axes[:2]
+    hatched = [p for p in networks.patches if p.get_hatch()]
     assert len(hatched) == 1  # only the box at chance
-    legend = drawn[0].axes[0].get_legend()
+    legend = networks.get_legend()
     assert "FDR q = 0.05" in legend.get_texts()[0].get_text()
+    # Each panel says what its colours are; the numbers are as large as the boxes allow.
+    assert "colour: median − chance" in networks.get_title(loc="left")
+    assert "colour: persistence − chance" in persistence.get_title(loc="left")
+    numbers = [t for t in networks.texts + persistence.texts if t.get_text()[:2] == "0."]
+    assert len(numbers) == 4 and min(t.get_fontsize() for t in numbers) >= 9
     plt.close("all")
+
+
+def test_skill_map_numbers_fit_their_boxes():
+    from geoxai.figures import skill_map
+
+    # The paper's 10° boxes over 120° of longitude on a 7.65-inch map: 0.64 inches each.
+    size = skill_map.box_font_size(7.65 * 10 / 120)
+    assert 8.0 <= size <= 9.0
+    assert size * skill_map.TEXT_EMS / 72 <= 7.65 * 10 / 120
+    assert skill_map.box_font_size(5.0) == 11.0 and skill_map.box_font_size(0.1) == 6.0
 
 
 def test_a_network_worse_than_a_coin_is_not_skilful_when_the_classes_drift():

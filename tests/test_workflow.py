@@ -205,6 +205,42 @@ def test_demo_figures_and_report(demo_run):
     assert len(report) > 100_000 and "run_summary" in report, result.stderr[-2000:]
 
 
+#: The README's demo figure and the demo figure it is a copy of. After changing what that figure
+#: draws, run the demo and copy it: cp results/enso/figures/nino34/alpha_1_beta_0_composites_class1.png
+#: docs/demo_el_nino_composites.png
+README_FIGURE = REPO / "docs/demo_el_nino_composites.png"
+README_FIGURE_SOURCE = "figures/nino34/alpha_1_beta_0_composites_class1.png"
+
+
+def colour_layout(path, block: int = 20) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
+    """The image's size, its mean colour per block x block pixels, and a coarse colour histogram
+    (4 levels per channel, as fractions of the pixels)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=float) / 255.0
+    rows, columns = pixels.shape[0] // block, pixels.shape[1] // block
+    blocks = pixels[:rows * block, :columns * block].reshape(rows, block, columns, block, 3)
+    levels = np.minimum((pixels * 4).astype(int), 3).reshape(-1, 3) @ np.array([16, 4, 1])
+    histogram = np.bincount(levels, minlength=64) / levels.size
+    return (pixels.shape[1], pixels.shape[0]), blocks.mean(axis=(1, 3)), histogram
+
+
+def test_readme_figure_is_what_the_demo_draws(demo_run):
+    """docs/demo_el_nino_composites.png is the demo's El Niño composite figure: same size, same
+    colours in the same places (the thin outlines of the regions, a legend or a moved title
+    change the block means by far more than the tolerance)."""
+    size, blocks, histogram = colour_layout(demo_run / ENSO / README_FIGURE_SOURCE)
+    docs_size, docs_blocks, docs_histogram = colour_layout(README_FIGURE)
+    hint = f"regenerate it: cp results/enso/{README_FIGURE_SOURCE} {README_FIGURE.relative_to(REPO)}"
+    assert size == docs_size, hint
+    difference = np.abs(blocks - docs_blocks)
+    print(f"README figure: block colour difference mean {difference.mean():.4f}, "
+          f"max {difference.max():.3f}; histogram L1 {np.abs(histogram - docs_histogram).sum():.4f}")
+    assert difference.mean() < 0.01 and difference.max() < 0.1, hint
+    assert np.abs(histogram - docs_histogram).sum() < 0.05, hint
+
+
 def test_demo_explains_with_every_method_and_records_what_each_conserves(demo_run):
     methods = yaml.safe_load((REPO / "config/demo.yaml").read_text())["explain"]["rules"]
     assert len(methods) == 10

@@ -218,7 +218,7 @@ def index_figure_wording(wildcards):
             "negative_threshold": 0.0,
             "positive_threshold": 0.0,
             "index_name": ("next-season" if lead == 1 else f"{lead}-season-ahead")
-            + f" T2m, {wildcards.target}",
+            + f" T2m of box {wildcards.target}",
             "sample_name": "seasons",
         }
     return json.dumps(labels)
@@ -398,6 +398,29 @@ def case_study_inputs(wildcards):
         # a named case (e.g. strongest_eastern) is looked up in the synthetic source's truth file
         inputs["truth"] = f"resources/{wildcards.app}/truth.nc"
     return inputs
+
+
+# used by figures.smk
+def figure_region_inputs(wildcards):
+    """The files naming the regions a map outlines (geoxai.figures.regions): Application 2's box
+    edges, and the synthetic source's truth with its driving region."""
+    inputs = {}
+    if wildcards.app == "lst":
+        inputs["targets"] = "results/lst/targets.nc"
+    if config[wildcards.app].get("synthetic"):
+        inputs["truth"] = f"resources/{wildcards.app}/truth.nc"
+    return inputs
+
+
+# used by figures.smk
+def case_study_and_region_inputs(wildcards):
+    return {**case_study_inputs(wildcards), **figure_region_inputs(wildcards)}
+
+
+# used by figures.smk
+def optional_input(name):
+    """A param holding input ``name``'s path, or "" where the job has no such input."""
+    return lambda wildcards, input: input.get(name, "")
 
 
 # used by evaluation.smk and targets.smk

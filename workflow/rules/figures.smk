@@ -4,6 +4,7 @@
 
 rule figure_composites:
     input:
+        unpack(figure_region_inputs),
         composite="results/{app}/composites/{target}/{method}.nc",
     output:
         **figure_outputs(
@@ -21,13 +22,18 @@ rule figure_composites:
         runtime=10,
     params:
         settings=json.dumps(config["figures"]),
+        truth=optional_input("truth"),
+        targets=optional_input("targets"),
     shell:
         "python -m geoxai figure_composites --composite {input.composite:q} --output {output:q}"
-        " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
+        " --class-index {wildcards.class_index} --settings {params.settings:q}"
+        " --app {wildcards.app} --target {wildcards.target}"
+        " --truth={params.truth:q} --targets={params.targets:q} > {log:q} 2>&1"
 
 
 rule figure_methods:
     input:
+        unpack(figure_region_inputs),
         composite=expand(
             "results/{{app}}/composites/{{target}}/{method}.nc",
             method=config["explain"]["rules"],
@@ -48,13 +54,18 @@ rule figure_methods:
         runtime=10,
     params:
         settings=json.dumps(config["figures"]),
+        truth=optional_input("truth"),
+        targets=optional_input("targets"),
     shell:
         "python -m geoxai figure_methods --composite {input.composite:q} --output {output:q}"
-        " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
+        " --class-index {wildcards.class_index} --settings {params.settings:q}"
+        " --app {wildcards.app} --target {wildcards.target}"
+        " --truth={params.truth:q} --targets={params.targets:q} > {log:q} 2>&1"
 
 
 rule figure_seed_agreement:
     input:
+        unpack(figure_region_inputs),
         composite="results/{app}/composites/{target}/{method}.nc",
     output:
         **figure_outputs(
@@ -72,14 +83,18 @@ rule figure_seed_agreement:
         runtime=10,
     params:
         settings=json.dumps(config["figures"]),
+        truth=optional_input("truth"),
+        targets=optional_input("targets"),
     shell:
         "python -m geoxai figure_seed_agreement --composite {input.composite:q} --output {output:q}"
-        " --class-index {wildcards.class_index} --settings {params.settings:q} > {log:q} 2>&1"
+        " --class-index {wildcards.class_index} --settings {params.settings:q}"
+        " --app {wildcards.app} --target {wildcards.target}"
+        " --truth={params.truth:q} --targets={params.targets:q} > {log:q} 2>&1"
 
 
 rule figure_case_study:
     input:
-        unpack(case_study_inputs),
+        unpack(case_study_and_region_inputs),
     output:
         **figure_outputs(
             "results/{app}/figures/{target}/{method}_case_{case}",
@@ -96,11 +111,14 @@ rule figure_case_study:
         runtime=10,
     params:
         settings=json.dumps(config["figures"]),
-        truth=lambda wildcards, input: input.get("truth", ""),
+        truth=optional_input("truth"),
+        targets=optional_input("targets"),
     shell:
         "python -m geoxai figure_case_study --anomalies {input.anomalies:q}"
-        " --relevance {input.relevance:q} --output {output:q} --case {wildcards.case:q} --truth={params.truth:q}"
-        " --settings {params.settings:q} > {log:q} 2>&1"
+        " --relevance {input.relevance:q} --output {output:q} --case {wildcards.case:q}"
+        " --settings {params.settings:q}"
+        " --app {wildcards.app} --target {wildcards.target}"
+        " --truth={params.truth:q} --targets={params.targets:q} > {log:q} 2>&1"
 
 
 rule figure_training:
@@ -123,7 +141,8 @@ rule figure_training:
         settings=json.dumps(config["figures"]),
     shell:
         "python -m geoxai figure_training --metrics {input.metrics:q} --output {output:q}"
-        " --settings {params.settings:q} > {log:q} 2>&1"
+        " --settings {params.settings:q} --app {wildcards.app} --target {wildcards.target}"
+        " > {log:q} 2>&1"
 
 
 rule figure_index:

@@ -3,7 +3,8 @@ and Application 2's skill map.
 
 Every figure function reads the products of earlier rules, draws one figure of a fixed size
 (``figsize`` inches at ``dpi``, no tight bounding box, so the PNG's pixel size is known in advance)
-and writes it atomically to each path in ``outputs`` (``.png`` or ``.pdf``). They return nothing.
+and writes it atomically to each path in ``outputs`` (``.png`` or ``.pdf``). They return the
+matplotlib Figure, so tests can read back what it shows (titles, outlines, colour ranges).
 
 Maps never download anything: coastlines and land come from the Natural Earth 110m shapefiles
 shipped inside the package (``geoxai/data/natural_earth``), and cartopy is pointed at that folder

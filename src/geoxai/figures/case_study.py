@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import cartopy.crs as ccrs
 import cmocean
 import matplotlib as mpl
+import matplotlib.patheffects as effects
 import numpy as np
 import xarray as xr
 from cartopy.mpl.ticker import LatitudeFormatter, LongitudeFormatter
@@ -22,6 +24,7 @@ from geoxai.figures.base import (
     STYLE,
     PathLike,
     check_outputs,
+    display_name,
     draw_land_and_coast,
     month_title,
     new_figure,
@@ -41,9 +44,30 @@ from geoxai.figures.maps import (
     same_box,
     zoom_box,
 )
+from geoxai.figures.regions import Region, draw_regions, region_legend_handles, target_title
 from geoxai.xai.rules import rule_quantity, rule_title
 
 # --------------------------------------------------------------------------- figure 2: case study
+
+
+def class_name_of(dataset: xr.Dataset, value: Any) -> str:
+    """A class label as its name: relevance files store the label (0, 1) and list the names in
+    their ``class_names`` attribute (or the ``flag_meanings`` of ``true_class``); a name stored
+    as such is kept."""
+    text = str(value)
+    if not text.lstrip("-").isdigit():
+        return display_name(text)
+    names: list[str] = []
+    if "class_names" in dataset.attrs:
+        try:
+            names = [str(n) for n in json.loads(dataset.attrs["class_names"])]
+        except (TypeError, ValueError):
+            names = []
+    if not names and "true_class" in dataset:
+        names = [n.replace("_", " ") for n in
+                 str(dataset["true_class"].attrs.get("flag_meanings", "")).split()]
+    label = int(text)
+    return display_name(names[label]) if 0 <= label < len(names) else f"class {label}"
 
 
 def _seed_mean_relevance(
@@ -52,7 +76,7 @@ def _seed_mean_relevance(
     """Mean over seeds of one month's relevance map, each divided by its own max |relevance|.
 
     Returns the mean map, the seeds' file names that explained the month, the number of files, and
-    the true and predicted classes of the first seed that explained it.
+    the names of the true and predicted classes of the first seed that explained it.
     """
     maps, used, explained = [], [], set()
     true_class = predicted_class = "?"
@@ -68,10 +92,10 @@ def _seed_mean_relevance(
         maps.append(relevance / scale if scale > 0 else relevance * 0.0)
         used.append(Path(path).name)
         if len(used) == 1:
-            true_class = str(sample["true_class"].values) if "true_class" in sample else "?"
-            predicted_class = (
-                str(sample["predicted_class"].values) if "predicted_class" in sample else "?"
-            )
+            if "true_class" in sample:
+                true_class = class_name_of(dataset, sample["true_class"].values)
+            if "predicted_class" in sample:
+                predicted_class = class_name_of(dataset, sample["predicted_class"].values)
     if not maps:
         target = month_index(month) if _is_month_key(month) else 0
         nearest = sorted(explained, key=lambda k: (abs(month_index(k) - target), k))[:6]
@@ -100,8 +124,32 @@ def _sst_limit(field: xr.DataArray) -> float:
     return max(0.5, float(np.ceil(np.percentile(values, 99) * 2) / 2))
 
 
+#: SST shading of the case studies: the diverging balance map without its darkest shades at each
+#: end (25 %), so the relevance contours and their labels stay readable over strong anomalies.
+SST_CMAP = cmocean.tools.crop_by_percent(cmocean.cm.balance, 25, which="both", N=None)
+
+#: Relevance contours: black with a white rim, readable on the red and the blue end alike.
+CONTOUR_COLOUR = "black"
+CONTOUR_RIM = [effects.withStroke(linewidth=2.2, foreground="white")]
+
+#: What each named case is: the synthetic source's named events and the paper's two months.
+CASE_EVENTS = {
+    "strongest_eastern": "the strongest eastern-Pacific El Niño of the synthetic record",
+    "strongest_central": "the strongest central-Pacific El Niño of the synthetic record",
+    "1998-05": "eastern-Pacific El Niño (the paper's Fig. 7)",
+    "1987-02": "central-Pacific El Niño (the paper's Fig. 7)",
+}
+
+
+def case_event(case: str) -> str:
+    """What kind of event a case study shows ("" for a month the package knows nothing about)."""
+    return CASE_EVENTS.get(case, "")
+
+
 def _relevance_contours(ax: Any, relevance: xr.DataArray, levels: Sequence[float],
-                        lon_global: bool) -> None:
+                        lon_global: bool, label_every: int = 1) -> Any:
+    """Relevance contours at ``levels`` (and their negatives where the map has such values),
+    every ``label_every``-th level labelled."""
     # Only a grid around the globe closes on itself; a regional one would gain a false column.
     if lon_global:
         values, lon = add_cyclic_point(relevance.values, coord=relevance["lon"].values)
@@ -109,11 +157,17 @@ def _relevance_contours(ax: Any, relevance: xr.DataArray, levels: Sequence[float
         values, lon = relevance.values, relevance["lon"].values
     positive = sorted(float(v) for v in levels)
     negative = [-v for v in reversed(positive)] if np.nanmin(values) < -min(positive) else []
-    ax.contour(
-        lon, relevance["lat"].values, values, levels=negative + positive, colors="k",
-        linewidths=np.interp(np.abs(negative + positive), [0, 1], [0.5, 1.6]),
+    contours = ax.contour(
+        lon, relevance["lat"].values, values, levels=negative + positive, colors=CONTOUR_COLOUR,
+        linewidths=np.interp(np.abs(negative + positive), [0, 1], [0.7, 1.8]),
         transform=ccrs.PlateCarree(), zorder=4,
     )
+    contours.set(path_effects=CONTOUR_RIM)
+    labels = ax.clabel(contours, contours.levels[::label_every], fmt=lambda v: f"{v:g}",
+                       fontsize=7, inline=True, inline_spacing=2)
+    for label in labels:
+        label.set(path_effects=CONTOUR_RIM, zorder=5)
+    return contours
 
 
 def plot_case_study(
@@ -126,6 +180,8 @@ def plot_case_study(
     dpi: float = 150,
     figsize: tuple[float, float] = (7.5, 7.0),
     case_study_box: Mapping[str, Any] | None = None,
+    case: str = "",
+    regions: Sequence[Region] = (),
 ) -> Figure:
     """Paper Fig. 7 for one month: SST anomaly (filled) with the seed-mean relevance (contours).
 
@@ -133,7 +189,8 @@ def plot_case_study(
     :func:`zoom_box`; default the tropical Pacific, 105°E–70°W and 22.5°S–22.5°N), clipped to the
     domain when it reaches beyond it. Relevance maps are divided by their own max |relevance|
     before averaging over the seeds that explained the month (a seed explains only the months it
-    classifies correctly).
+    classifies correctly). ``case`` names the case (a month or a named event, see
+    :data:`CASE_EVENTS`) for the title; ``regions`` are outlined on both maps.
     """
     paths = check_outputs(outputs)
     if not relevance_nc_list:
@@ -178,13 +235,14 @@ def plot_case_study(
     with xr.open_dataset(relevance_nc_list[0]) as first:
         method = str(first.attrs.get("rule", ""))
     what = f"{rule_quantity(method)} ({rule_title(method)})" if method else "relevance"
-    legend = (f"contours: {what} at {', '.join(f'{v:g}' for v in relevance_levels)} "
-              f"(each map / its max, then mean of {len(used)} of {n_files} networks; "
+    legend = (f"contours (labelled): {what} at {', '.join(f'{v:g}' for v in relevance_levels)}"
+              f"\n(each map / its max, then mean of {len(used)} of {n_files} networks; "
               f"peak {peak:.2f})")
+    event = case_event(case)
 
     with mpl.rc_context(STYLE), offline_natural_earth():
         fig = new_figure(figsize, dpi)
-        grid = fig.add_gridspec(2, 1, height_ratios=[2.0, 1.0])
+        grid = fig.add_gridspec(2, 1, height_ratios=[1.7, 1.0])
         world = map_axes(fig, grid[0], central_longitude, extent)
         # Never the Robinson globe, even for a box around the globe: this panel is a zoom.
         zoom = fig.add_subplot(grid[1], projection=ccrs.PlateCarree(zoom_extent.centre))
@@ -192,9 +250,12 @@ def plot_case_study(
         half = 0.5 * (zoom_extent.east - zoom_extent.west)
         zoom.set_extent([-half, half, zoom_extent.south, zoom_extent.north], crs=zoom.projection)
         for ax in (world, zoom):
-            mesh = draw_mesh(ax, sst, cmocean.cm.balance, -limit, limit)
+            mesh = draw_mesh(ax, sst, SST_CMAP, -limit, limit)
             draw_land_and_coast(ax)
-            _relevance_contours(ax, relevance, relevance_levels, extent.lon_global)
+            # The global map has little room per contour: there every other level is labelled.
+            _relevance_contours(ax, relevance, relevance_levels, extent.lon_global,
+                                label_every=2 if ax is world else 1)
+            draw_regions(ax, regions)
         lon_ticks = degree_ticks(zoom_extent.west, zoom_extent.east)
         # Ticks on the map's edge are dropped: there one longitude has two places, -180 and 180.
         inner = np.abs(lon_ticks - zoom_extent.centre) < 180.0 - 1e-6
@@ -203,13 +264,19 @@ def plot_case_study(
         zoom.xaxis.set_major_formatter(LongitudeFormatter())
         zoom.yaxis.set_major_formatter(LatitudeFormatter())
         where = "Global" if extent.is_global else f"Data domain, {extent.text()}"
-        world.set_title(f"(a) {where}, {month_title(month)}: true {true_class}, "
-                        f"predicted {predicted}", loc="left")
+        world.set_title(f"(a) {where}: observed {true_class}, networks predicted {predicted}",
+                        loc="left")
         zoom.set_title(zoom_title, loc="left")
+        if regions:
+            fig.legend(handles=region_legend_handles(regions), loc="outside lower left",
+                       frameon=False, fontsize=7)
         fig.colorbar(mesh, ax=[world, zoom], orientation="horizontal", shrink=0.7, aspect=35,
                      extend="both", label=f"SST anomaly ({units})\n{legend}")
-        fig.suptitle(f"SST anomaly (shading) and {rule_title(method) or 'relevance'} (contours), "
-                     f"{month_title(month)}")
+        headline = f"{month_title(month)}: {event}" if event else month_title(month)
+        if target_title(regions):
+            headline = f"{target_title(regions)}\n{headline}"
+        fig.suptitle(f"{headline}\nSST anomaly (shading) and "
+                     f"{rule_title(method) or 'relevance'} (contours)")
         save_figure(fig, paths, dpi)
     return fig
 

@@ -15,6 +15,7 @@ from geoxai.figures.base import (
     STYLE,
     PathLike,
     check_outputs,
+    display_name,
     draw_land_and_coast,
     new_figure,
     offline_natural_earth,
@@ -32,6 +33,7 @@ from geoxai.figures.maps import (
     on_domain,
     relevance_style,
 )
+from geoxai.figures.regions import Region, draw_regions, region_legend_handles, target_title
 from geoxai.xai.rules import rule_label, rule_quantity, rule_title
 
 # --------------------------------------------------------------------------- figure 1: composites
@@ -82,18 +84,22 @@ def plot_composites(
     central_longitude: float = 225.0,
     dpi: float = 150,
     figsize: tuple[float, float] = (7.0, 10.0),
+    regions: Sequence[Region] = (),
 ) -> Figure:
     """Paper Fig. 6 for one class: optimal input, composite relevance, observed composite SST.
 
     ``class_name`` is a value of the file's ``class`` coordinate, or its position (the label).
     An optimal-input panel none of whose networks reached the target probability is greyed and
     hatched; where the networks are no better than chance every panel is marked "not skilful".
+    ``regions`` (:mod:`geoxai.figures.regions`) are outlined on every map and named in a legend;
+    a target box is also named in the title.
     """
     paths = check_outputs(outputs)
     needed = ("optimal_input_mean", "relevance_composite_mean", "sst_composite", "ocean_mask",
               "sample_count")
     dataset = open_product(composites_nc, needed, "Composites")
     one, class_name = select_class(dataset, class_name, composites_nc)
+    class_name = display_name(class_name)
     rule_name = str(dataset.attrs.get("rule", "unknown rule"))
     rule, quantity = rule_label(rule_name), rule_quantity(rule_name)
     method_title = rule_title(rule_name)
@@ -139,10 +145,16 @@ def plot_composites(
             elif skilful is False:
                 _mark_panel(ax, "not skilful", hatch=False)
             draw_land_and_coast(ax)
+            draw_regions(ax, regions)
             ax.set_title(title, loc="left")
             fig.colorbar(mesh, ax=ax, shrink=0.85, pad=0.02, label=label)
+        if regions:
+            fig.legend(handles=region_legend_handles(regions), loc="outside lower left",
+                       frameon=False, fontsize=7.5)
         suptitle = (f"{class_name}: {len(seeds)} networks ({seed_label(seeds)}), "
                     f"{method_title} ({backend})")
+        if target_title(regions):
+            suptitle = f"{target_title(regions)}\n{suptitle}"
         fig.suptitle(f"{suptitle}\n{skill}" if skill else suptitle,
                      color="firebrick" if skilful is False else "black")
         save_figure(fig, paths, dpi)
@@ -151,6 +163,10 @@ def plot_composites(
 
 # --------------------------------------------------------------------------- figure 4: seeds
 
+#: The colour range of the seed×seed pattern correlations: fixed, so that two matrices compare
+#: at a glance (below 0.5 the networks hardly agree; the colour bar is extended there).
+CORRELATION_RANGE = (0.5, 1.0)
+
 
 def plot_seed_agreement(
     composites_nc: PathLike,
@@ -158,17 +174,21 @@ def plot_seed_agreement(
     outputs: Sequence[PathLike],
     central_longitude: float = 225.0,
     dpi: float = 150,
-    figsize: tuple[float, float] = (10.0, 3.6),
+    figsize: tuple[float, float] = (10.0, 4.0),
+    regions: Sequence[Region] = (),
 ) -> Figure:
     """Across-seed spread of the composite relevance (map) and the seed×seed pattern correlation.
 
     ``class_name`` is a value of the file's ``class`` coordinate, or its position (the label).
+    The correlation's colours span the fixed :data:`CORRELATION_RANGE`, so the matrices of all
+    classes, methods and runs read alike; ``regions`` are outlined on the map.
     """
     paths = check_outputs(outputs)
     needed = ("relevance_spread", "relevance_composite_mean", "seed_pattern_correlation",
               "ocean_mask")
     dataset = open_product(composites_nc, needed, "Composites")
     one, class_name = select_class(dataset, class_name, composites_nc)
+    class_name = display_name(class_name)
     extent = data_extent(dataset["lat"].values, dataset["lon"].values)
     spread = on_domain(ocean_only(one["relevance_spread"], dataset["ocean_mask"]), extent)
     correlation = one["seed_pattern_correlation"].transpose("seed", "seed_other")
@@ -180,8 +200,7 @@ def plot_seed_agreement(
     between = np.where(same, np.nan, matrix)
     finite = np.isfinite(between)
     mean_r = float(between[finite].mean()) if finite.any() else float("nan")
-    floor = float(np.floor(between[finite].min() * 10) / 10) if finite.any() else 0.0
-    floor = min(max(floor, -1.0), 0.9)
+    floor, ceiling = CORRELATION_RANGE
     method_title = rule_title(str(dataset.attrs.get("rule", "unknown rule")))
 
     with mpl.rc_context(STYLE), offline_natural_earth():
@@ -191,26 +210,37 @@ def plot_seed_agreement(
         top = finite_max_abs(spread) or 1.0
         mesh = draw_mesh(ax, spread, cmocean.cm.matter, 0.0, top)
         draw_land_and_coast(ax)
+        draw_regions(ax, regions)
         ax.set_title(f"(a) Spread of composite relevance over {len(seeds)} networks", loc="left")
         fig.colorbar(mesh, ax=ax, shrink=0.8, pad=0.02, label="std over seeds (relevance / max)")
 
         cax = fig.add_subplot(grid[1])
         cmap = mpl.colormaps["viridis"].with_extremes(bad="0.9")
-        image = cax.imshow(between, cmap=cmap, vmin=floor, vmax=1.0, origin="upper")
+        image = cax.imshow(between, cmap=cmap, vmin=floor, vmax=ceiling, origin="upper")
         cax.set_xticks(np.arange(len(others)), [str(s) for s in others])
         cax.set_yticks(np.arange(len(seeds)), [str(s) for s in seeds])
         if len(seeds) <= 12:
+            # Large enough to read at report size: 10 points for a few seeds, 7 for twelve.
+            size = float(np.interp(len(seeds), [3, 12], [10.0, 7.0]))
             for (i, j), value in np.ndenumerate(between):
                 if not np.isfinite(value):
                     continue
-                shade = "white" if value < floor + 0.6 * (1.0 - floor) else "black"
-                cax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6.5, color=shade)
+                shade = "white" if value < floor + 0.6 * (ceiling - floor) else "black"
+                cax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=size,
+                         color=shade)
         cax.set(xlabel="seed", ylabel="seed",
                 title=f"(b) Pattern correlation (mean {mean_r:.2f})")
         cax.tick_params(length=0)
         cax.spines[:].set_visible(False)
-        fig.colorbar(image, ax=cax, shrink=0.8, pad=0.02, label="correlation")
-        fig.suptitle(f"Agreement between networks, {class_name}, {method_title}")
+        fig.colorbar(image, ax=cax, shrink=0.8, pad=0.02, extend="min",
+                     label=f"correlation (fixed scale {floor:g} to {ceiling:g})")
+        if regions:
+            fig.legend(handles=region_legend_handles(regions), loc="outside lower left",
+                       frameon=False, fontsize=7, ncols=len(regions))
+        title = f"Agreement between networks, {class_name}, {method_title}"
+        if target_title(regions):
+            title = f"{target_title(regions)}\n{title}"
+        fig.suptitle(title)
         save_figure(fig, paths, dpi)
     return fig
 

@@ -16,6 +16,7 @@ from geoxai.figures.base import (
     STYLE,
     PathLike,
     check_outputs,
+    display_name,
     draw_land_and_coast,
     new_figure,
     offline_natural_earth,
@@ -134,7 +135,7 @@ def plot_sample_agreement(agreement: xr.Dataset | PathLike, outputs: Sequence[Pa
             values = [dataset[name].values[:, true_class == c].reshape(-1) for c in range(len(classes))]
             values = [v[np.isfinite(v)] for v in values]
             ax.boxplot([v if v.size else [np.nan] for v in values], showfliers=False)
-            ax.set_xticks(np.arange(1, len(classes) + 1), list(classes))
+            ax.set_xticks(np.arange(1, len(classes) + 1), [display_name(c) for c in classes])
             ax.tick_params(axis="x", labelrotation=30)
             if name == "top_overlap":
                 ax.axhline(fraction, color="0.3", ls="--", lw=0.8)

@@ -16,6 +16,7 @@ from geoxai.figures.base import (
     STYLE,
     PathLike,
     check_outputs,
+    display_name,
     draw_land_and_coast,
     new_figure,
     offline_natural_earth,
@@ -32,6 +33,7 @@ from geoxai.figures.maps import (
     on_domain,
     relevance_style,
 )
+from geoxai.figures.regions import Region, draw_regions, region_legend_handles, target_title
 from geoxai.xai.rules import rule_named
 
 
@@ -56,8 +58,10 @@ def plot_method_comparison(
     central_longitude: float = 225.0,
     dpi: float = 150,
     columns: int = 2,
+    regions: Sequence[Region] = (),
 ) -> Figure:
-    """One panel per composite file (one per method): mean composite relevance over seeds."""
+    """One panel per composite file (one per method): mean composite relevance over seeds;
+    ``regions`` outlined on every map (a target box also named in the title)."""
     paths = check_outputs(outputs)
     needed = ("relevance_composite_mean", "ocean_mask", "sample_count")
     datasets = [open_product(path, needed, "Composites") for path in composites_nc]
@@ -78,9 +82,16 @@ def plot_method_comparison(
                           extent)
             mesh = draw_mesh(ax, field / scale, cmap, vmin, vmax)
             draw_land_and_coast(ax)
+            draw_regions(ax, regions)
             ax.set_title(textwrap.fill(f"({chr(97 + position)}) {method_caption(method)}", 64),
                          loc="left", fontsize="small")
             fig.colorbar(mesh, ax=ax, shrink=0.8, pad=0.02, label="composite / max")
-        fig.suptitle(f"{title_class}: composite relevance of every method, mean over seeds")
+        title = f"{display_name(title_class)}: composite relevance of every method, mean over seeds"
+        if target_title(regions):
+            title = f"{target_title(regions)}\n{title}"
+        if regions:
+            fig.legend(handles=region_legend_handles(regions), loc="outside lower left",
+                       frameon=False, fontsize=7, ncols=len(regions))
+        fig.suptitle(title)
         save_figure(fig, paths, dpi)
     return fig

@@ -16,6 +16,7 @@ from geoxai.figures.base import (
     STYLE,
     PathLike,
     check_outputs,
+    display_name,
     draw_land_and_coast,
     new_figure,
     offline_natural_earth,
@@ -77,7 +78,7 @@ def plot_significance(
             draw_land_and_coast(ax)
             share = float(one["significant_share"]) * 100
             share_fdr = float(one["significant_fdr_share"]) * 100
-            ax.set_title(f"({chr(97 + row)}) {name}: {share:.0f}% of ocean cells above the "
+            ax.set_title(f"({chr(97 + row)}) {display_name(name)}: {share:.0f}% of ocean cells above the "
                          f"{percentile:g}th percentile; {share_fdr:.0f}% (dots) with FDR q={q:g}",
                          loc="left")
             fig.colorbar(mesh, ax=ax, shrink=0.85, pad=0.02, label="relevance / per-sample max")

@@ -11,6 +11,7 @@ import cmocean
 import matplotlib as mpl
 import numpy as np
 import xarray as xr
+from matplotlib.figure import Figure
 
 from geoxai.figures.base import (
     NATURAL_EARTH_SCALE,
@@ -38,8 +39,20 @@ def _difference_limit(*fields: np.ndarray) -> float:
     return float(min(0.5, max(0.1, np.ceil(spread / 0.05) * 0.05)))
 
 
+#: Regions at least this much wider than tall are drawn as two panels one above the other.
+STACK_ASPECT = 1.8
+
+#: Width of a box's widest text line in units of its font size ("0.87–0.89" is about 5 ems).
+TEXT_EMS = 5.0
+
+
+def box_font_size(box_width_inches: float) -> float:
+    """The largest font (6 to 11 points) whose widest line fits in 90 % of a box."""
+    return float(np.clip(0.9 * box_width_inches * 72.0 / TEXT_EMS, 6.0, 11.0))
+
+
 def _box_panel(ax: Any, skill: xr.Dataset, values: np.ndarray, labels: Sequence[str],
-               cmap: Any, norm: Any, extent: Sequence[float],
+               cmap: Any, norm: Any, extent: Sequence[float], fontsize: float,
                hatched: np.ndarray | None = None) -> None:
     """One map of target boxes, each filled with its value and labelled with its text; boxes
     where ``hatched`` holds are greyed and hatched over their colour."""
@@ -61,7 +74,11 @@ def _box_panel(ax: Any, skill: xr.Dataset, values: np.ndarray, labels: Sequence[
             ))
         dark = not grey and np.isfinite(value) and abs(norm(value) - 0.5) > 0.3
         ax.text(0.5 * (west + east), 0.5 * (south + north), label, ha="center", va="center",
-                fontsize=6, color="white" if dark else "black", transform=ccrs.PlateCarree(),
+                fontsize=fontsize, color="white" if dark else "black",
+                transform=ccrs.PlateCarree(),
+                # the hatching would cut through the digits
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1.5}
+                if grey else None,
                 zorder=4)
     ax.coastlines(resolution=NATURAL_EARTH_SCALE, linewidth=0.6, color="0.2", zorder=3)
     gridlines = ax.gridlines(draw_labels=True, linewidth=0.3, color="0.6", alpha=0.6, linestyle=":")
@@ -72,8 +89,8 @@ def plot_skill_map(
     skill_nc: PathLike,
     outputs: Sequence[PathLike],
     dpi: float = 150,
-    figsize: tuple[float, float] = (10.0, 4.6),
-) -> None:
+    width: float = 9.0,
+) -> Figure:
     """Application 2: median validation accuracy per target box against its chance level, beside
     the persistence baseline.
 
@@ -83,7 +100,9 @@ def plot_skill_map(
     level and the range over seeds, and hatches (and greys) the boxes whose median seed is not
     significantly better than chance once the false discovery rate over boxes is held at q
     (Benjamini–Hochberg); panel (b) prints the persistence accuracy and the networks' median
-    minus it.
+    minus it. The figure is ``width`` inches wide; the panels sit one above the other for a wide
+    region (:data:`STACK_ASPECT`), side by side otherwise, their height set by the boxes' region,
+    and the numbers are as large as the boxes allow (:func:`box_font_size`).
     """
     paths = check_outputs(outputs)
     needed = ("validation_accuracy_median", "validation_accuracy_min", "validation_accuracy_max",
@@ -105,29 +124,42 @@ def plot_skill_map(
     extent = [float(skill["box_lon"].min()) - pad, float(skill["box_lon_max"].max()) + pad,
               float(skill["box_lat"].min()) - pad, float(skill["box_lat_max"].max()) + pad]
     centre = 0.5 * (extent[0] + extent[1])
+    lon_span, lat_span = extent[1] - extent[0], extent[3] - extent[2]
+    # A wide region (the paper's North America) gets the whole width per panel, one above the
+    # other; a compact one (the demo's six boxes) two panels side by side.
+    columns = 1 if lon_span / lat_span >= STACK_ASPECT else 2
+    map_width = 0.85 * width / columns  # the gridline labels take the rest
+    map_height = float(np.clip(map_width * lat_span / lon_span, 1.5, 5.0))
+    map_width = min(map_width, map_height * lon_span / lat_span)
+    box_degrees = float(np.median(skill["box_lon_max"].values - skill["box_lon"].values))
+    fontsize = box_font_size(map_width * box_degrees / lon_span)
+    figsize = (width, (2 if columns == 1 else 1) * map_height + (2.6 if columns == 1 else 2.4))
     networks = [f"{m:.2f}\nch {c:.2f}\n{lo:.2f}–{hi:.2f}"
                 for m, c, lo, hi in zip(median, chance, low, high, strict=True)]
     baseline = [f"{p:.2f}\n({m - p:+.2f})" for p, m in zip(persistence, median, strict=True)]
 
     with mpl.rc_context(STYLE), offline_natural_earth():
         fig = new_figure(figsize, dpi)
-        grid = fig.add_gridspec(1, 2)
+        grid = fig.add_gridspec(2 if columns == 1 else 1, columns)
         projection = ccrs.PlateCarree(central_longitude=centre)
-        axes = [fig.add_subplot(grid[0, k], projection=projection) for k in range(2)]
-        _box_panel(axes[0], skill, median - chance, networks, cmap, norm, extent,
+        axes = [fig.add_subplot(grid[k], projection=projection) for k in range(2)]
+        _box_panel(axes[0], skill, median - chance, networks, cmap, norm, extent, fontsize,
                    hatched=~significant)
-        _box_panel(axes[1], skill, persistence - chance, baseline, cmap, norm, extent)
-        axes[0].set_title(f"(a) Networks: median accuracy of {n_seeds} seeds\n"
-                          "(ch: chance; range over seeds)", loc="left")
-        axes[1].set_title("(b) Persistence baseline\n(networks − persistence)", loc="left")
+        _box_panel(axes[1], skill, persistence - chance, baseline, cmap, norm, extent, fontsize)
+        axes[0].set_title(f"(a) Networks: median validation accuracy of {n_seeds} seeds,\n"
+                          "chance (ch) and range over seeds\ncolour: median − chance", loc="left")
+        axes[1].set_title("(b) Persistence: this season's sign carried forward;\nits accuracy "
+                          "(in brackets: networks − persistence)\ncolour: persistence − chance",
+                          loc="left")
         axes[0].legend(
             handles=[mpl.patches.Patch(**NOT_SIGNIFICANT, label="not better than chance "
                                        f"(binomial test, FDR q = {fdr_q:g})")],
-            loc="upper left", bbox_to_anchor=(0.0, -0.12), fontsize=7, frameon=False,
+            loc="upper left", bbox_to_anchor=(0.0, -0.06), fontsize=8, frameon=False,
         )
         fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, orientation="horizontal",
-                     shrink=0.6, aspect=40, pad=0.12,
+                     shrink=0.6, aspect=40, pad=0.06,
                      label="validation accuracy − chance (chance: the best constant forecast)")
         fig.suptitle("Sign of next season's 2-m temperature anomaly from this season's SST, "
                      "per land box")
         save_figure(fig, paths, dpi)
+    return fig

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import month_index
@@ -14,6 +15,7 @@ from geoxai.figures.base import (
     STYLE,
     PathLike,
     check_outputs,
+    display_name,
     new_figure,
     save_figure,
     seed_label,
@@ -29,8 +31,10 @@ def plot_training(
     outputs: Sequence[PathLike],
     dpi: float = 150,
     figsize: tuple[float, float] = (10.0, 3.4),
-) -> None:
-    """Loss and accuracy per epoch of every seed (validation dashed); final accuracy per seed."""
+    subject: str = "",
+) -> Figure:
+    """Loss and accuracy per epoch of every seed (validation dashed); final accuracy per seed.
+    ``subject`` (e.g. Application 2's "box lat30_lon250") leads the title."""
     paths = check_outputs(outputs)
     if not metrics_json_list:
         raise GeoxaiError("No training metrics given: pass one JSON file per seed.")
@@ -55,6 +59,11 @@ def plot_training(
         if np.all(losses > 0) and losses.max() / losses.min() > 20:
             loss_ax.set_yscale("log")  # the L2 penalty dominates the first epochs
         loss_ax.set(xlabel="epoch", ylabel="loss (cross-entropy + L2)", title="(a) Loss")
+        # One colour per seed, in every panel: the key sits with the first one.
+        seed_lines = [mpl.lines.Line2D([], [], color=color, lw=1.5, label=f"seed {seed}")
+                      for seed, color in zip(seeds, colors, strict=True)]
+        loss_ax.legend(handles=seed_lines, loc="upper right", frameon=False,
+                       ncols=1 if len(seeds) <= 5 else 2)
         acc_ax.set(xlabel="epoch", ylabel="accuracy", title="(b) Accuracy")
         style = [mpl.lines.Line2D([], [], color="0.3", lw=1.0, label="train"),
                  mpl.lines.Line2D([], [], color="0.3", lw=1.0, ls="--", label="validation")]
@@ -81,8 +90,10 @@ def plot_training(
                              label=f"median validation {median:.3f}"),
         ]
         seed_ax.legend(handles=markers, loc="lower left", frameon=False)
-        fig.suptitle(f"Training of {len(runs)} networks ({seed_label(seeds)})")
+        title = f"Training of {len(runs)} networks ({seed_label(seeds)})"
+        fig.suptitle(f"{subject}: {title}" if subject else title)
         save_figure(fig, paths, dpi)
+    return fig
 
 
 # --------------------------------------------------------------------------- figure 5: index
@@ -98,18 +109,22 @@ def plot_index(
     labels_csv: PathLike,
     outputs: Sequence[PathLike],
     thresholds: tuple[float, float] = (-0.5, 0.5),
-    class_names: Sequence[str] = ("La Nina", "El Nino"),
+    class_names: Sequence[str] = ("La Niña", "El Niño"),
     index_name: str = "Niño3.4 index",
     units: str = "K",
     dpi: float = 150,
     figsize: tuple[float, float] = (10.0, 3.2),
     sample_name: str = "months",
-) -> None:
+) -> Figure:
     """The label index through time: labelled samples marked by class, the train/validation
     boundary. ``sample_name`` says what a sample is ("months"; "seasons" for seasonal labels).
 
-    ``class_names[0]`` is label 0 (index below ``thresholds[0]``), ``class_names[1]`` label 1.
+    ``class_names[0]`` is label 0 (index below ``thresholds[0]``), ``class_names[1]`` label 1;
+    names and ``index_name`` are shown with their proper spelling (:func:`display_name`). Equal
+    thresholds (a sign) are labelled as such.
     """
+    class_names = [display_name(name) for name in class_names]
+    index_name = display_name(index_name)
     paths = check_outputs(outputs)
     table = _read_labels(labels_csv)
     year = table["month_number"].to_numpy() / 12.0  # decimal years: works for cftime years too
@@ -144,8 +159,14 @@ def plot_index(
         low, high = np.nanmin(index), np.nanmax(index)
         ax.set_ylim(low - 0.1 * (high - low), high + 0.3 * (high - low))
         low_text, high_text = (f"{v:g}".replace("-", "−") for v in thresholds)
-        ax.set_title(f"{index_name}: {sample_name} below {low_text} or above {high_text} {units} "
-                     "are labelled; chronological train/validation split", loc="left")
+        if thresholds[0] == thresholds[1]:
+            rule = (f"{sample_name} labelled by sign: {class_names[0]} below {low_text} {units}, "
+                    f"{class_names[1]} above")
+        else:
+            rule = (f"{class_names[0]} below {low_text} {units}, {class_names[1]} above "
+                    f"{high_text} {units}, {sample_name} between not used")
+        ax.set_title(f"{index_name}: {rule}; chronological train/validation split", loc="left")
         save_figure(fig, paths, dpi)
+    return fig
 
 

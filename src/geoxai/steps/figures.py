@@ -25,53 +25,73 @@ def _figure_settings(settings: dict[str, Any]):
     return FigureSettings.from_config(settings)
 
 
+def _regions(app: str, target: str, truth: str, targets: str):
+    from geoxai.figures.regions import map_regions
+
+    return map_regions(app, target, truth, targets)
+
+
 def figure_composites(composite: str, output: Sequence[str], class_index: int,
-                      settings: dict[str, Any]) -> None:
-    """Composite relevance of one class, per seed and over seeds, beside the observed composite."""
+                      settings: dict[str, Any], app: str = "", target: str = "",
+                      truth: str = "", targets: str = "") -> None:
+    """Composite relevance of one class, per seed and over seeds, beside the observed composite.
+
+    The maps outline the regions of :func:`geoxai.figures.regions.map_regions`: ENSO's Niño3.4
+    box, Application 2's ``target`` box (edges from ``targets``), the synthetic source's driving
+    region (from ``truth``)."""
     from geoxai.figures.composites import plot_composites
 
     chosen = _figure_settings(settings)
     plot_composites(composite, class_index, output, central_longitude=chosen.central_longitude,
-                    dpi=chosen.dpi)
+                    dpi=chosen.dpi, regions=_regions(app, target, truth, targets))
 
 
 def figure_methods(composite: Sequence[str], output: Sequence[str], class_index: int,
-                   settings: dict[str, Any]) -> None:
-    """Every method's composite relevance of one class, side by side."""
+                   settings: dict[str, Any], app: str = "", target: str = "",
+                   truth: str = "", targets: str = "") -> None:
+    """Every method's composite relevance of one class, side by side (regions as in
+    figure_composites)."""
     from geoxai.figures.methods import plot_method_comparison
 
     chosen = _figure_settings(settings)
     plot_method_comparison(composite, class_index, output,
-                           central_longitude=chosen.central_longitude, dpi=chosen.dpi)
+                           central_longitude=chosen.central_longitude, dpi=chosen.dpi,
+                           regions=_regions(app, target, truth, targets))
 
 
 def figure_seed_agreement(composite: str, output: Sequence[str], class_index: int,
-                          settings: dict[str, Any]) -> None:
-    """How well the seeds' composites of one class agree."""
+                          settings: dict[str, Any], app: str = "", target: str = "",
+                          truth: str = "", targets: str = "") -> None:
+    """How well the seeds' composites of one class agree (regions as in figure_composites)."""
     from geoxai.figures.composites import plot_seed_agreement
 
     chosen = _figure_settings(settings)
     plot_seed_agreement(composite, class_index, output, central_longitude=chosen.central_longitude,
-                        dpi=chosen.dpi)
+                        dpi=chosen.dpi, regions=_regions(app, target, truth, targets))
 
 
 def figure_case_study(anomalies: str, relevance: Sequence[str], output: Sequence[str], case: str,
-                      settings: dict[str, Any], truth: str = "") -> None:
-    """One month's anomalies and each seed's relevance; a named case is found in ``truth``."""
+                      settings: dict[str, Any], truth: str = "", app: str = "",
+                      target: str = "", targets: str = "") -> None:
+    """One month's anomalies and each seed's relevance; a named case is found in ``truth``
+    (regions as in figure_composites)."""
     from geoxai.figures.case_study import plot_case_study
     from geoxai.products.truth import case_study_month
 
     chosen = _figure_settings(settings)
     plot_case_study(anomalies, relevance, case_study_month(case, truth), output,
                     central_longitude=chosen.central_longitude, dpi=chosen.dpi,
-                    case_study_box=chosen.case_study_box)
+                    case_study_box=chosen.case_study_box, case=case,
+                    regions=_regions(app, target, truth, targets))
 
 
-def figure_training(metrics: Sequence[str], output: Sequence[str], settings: dict[str, Any]) -> None:
-    """Training curves of every seed."""
+def figure_training(metrics: Sequence[str], output: Sequence[str], settings: dict[str, Any],
+                    app: str = "", target: str = "") -> None:
+    """Training curves of every seed; Application 2's title names the ``target`` box."""
     from geoxai.figures.training import plot_training
 
-    plot_training(metrics, output, dpi=_figure_settings(settings).dpi)
+    plot_training(metrics, output, dpi=_figure_settings(settings).dpi,
+                  subject=f"box {target}" if app == "lst" else "")
 
 
 def figure_index(labels: str, output: Sequence[str], wording: dict[str, Any],
@@ -83,7 +103,7 @@ def figure_index(labels: str, output: Sequence[str], wording: dict[str, Any],
     plot_index(
         labels, output,
         thresholds=(wording.get("negative_threshold", -0.5), wording.get("positive_threshold", 0.5)),
-        class_names=wording.get("class_names", ("La Nina", "El Nino")),
+        class_names=wording.get("class_names", ("La Niña", "El Niño")),
         index_name=wording.get("index_name", "Niño3.4 index"),
         sample_name=wording.get("sample_name", "months"), dpi=_figure_settings(settings).dpi,
     )

@@ -1,0 +1,159 @@
+"""Regions outlined on the maps: the index box that defines the labels (Niño3.4), the target land
+box of Application 2, and, on synthetic data, the region that carries the known signal.
+
+The regions come from the run's own files, not from the config, so a map outlines what its data
+were made with: the driving region from the synthetic source's ``truth.nc``, the land box from
+``results/lst/targets.nc``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from geoxai.core.errors import GeoxaiError
+
+
+@dataclass(frozen=True)
+class Region:
+    """A longitude/latitude box to outline. ``west`` in 0..360 °E, ``east`` > ``west`` (above 360
+    when the box crosses the 0/360 meridian); ``kind`` picks the line style (``REGION_STYLES``)."""
+
+    name: str
+    south: float
+    north: float
+    west: float
+    east: float
+    kind: str
+
+    def text(self) -> str:
+        from geoxai.figures.maps import MapExtent
+
+        return MapExtent(self.west, self.east, self.south, self.north).text()
+
+
+def region(name: str, lat: Sequence[float], lon: Sequence[float], kind: str) -> Region:
+    """A region from ``lat = [south, north]`` and ``lon = [west, east]`` (°E, any convention)."""
+    south, north = (float(v) for v in lat)
+    west, east = (float(v) for v in lon)
+    width = float(np.mod(east - west, 360.0)) or 360.0
+    west = float(np.mod(west, 360.0))
+    return Region(name, south, north, west, west + width, kind)
+
+
+#: The Niño3.4 box, 5°S–5°N and 170°W–120°W: the region whose mean SST anomaly is the index that
+#: labels the ENSO samples.
+NINO34 = region("Niño3.4", (-5.0, 5.0), (190.0, 240.0), "index")
+
+#: Line style per kind of region; ``label`` is the legend's wording.
+REGION_STYLES: dict[str, dict[str, Any]] = {
+    # not black: the case studies draw their relevance contours in black
+    "index": {"edgecolor": "#1b7837", "linestyle": "-", "label": "{name} box (index of the labels)"},
+    "target": {"edgecolor": "#e66101", "linestyle": "-", "label": "target box {name}"},
+    "driver": {"edgecolor": "#7b3294", "linestyle": "--",
+               "label": "{name} (synthetic data: the known signal)"},
+}
+
+
+def synthetic_enso_driver(truth: str) -> Region | None:
+    """The driving region of the synthetic ENSO source, from its truth file."""
+    import xarray as xr
+
+    with xr.open_dataset(truth) as opened:
+        attrs = dict(opened.attrs)
+    if "driving_region_lat" not in attrs or "driving_region_lon" not in attrs:
+        return None
+    return region("driving region", attrs["driving_region_lat"], attrs["driving_region_lon"],
+                  "driver")
+
+
+def synthetic_lst_driver(truth: str) -> Region | None:
+    """The SST region that drives the synthetic CESM-like source's one box, from its truth file
+    (``driver_region``: [south, north, west, east])."""
+    import xarray as xr
+
+    with xr.open_dataset(truth) as opened:
+        value = opened.attrs.get("driver_region")
+    if value is None:
+        return None
+    south, north, west, east = json.loads(value) if isinstance(value, str) else list(value)
+    return region("driver region", (south, north), (west, east), "driver")
+
+
+def target_box(targets: str, box: str) -> Region:
+    """Application 2's land box ``box`` with its edges from ``targets.nc``."""
+    from geoxai.products.targets import read_box_edges
+
+    kept, edges = read_box_edges(targets, [box])
+    if not kept:
+        raise GeoxaiError(f"target box {box!r} is not among the land boxes of {targets}: "
+                          "the figure and the targets come from different runs; re-run lst_targets")
+    one = edges.sel(box=box)
+    return region(box, (float(one["box_lat"]), float(one["box_lat_max"])),
+                  (float(one["box_lon"]), float(one["box_lon_max"])), "target")
+
+
+def map_regions(app: str = "", target: str = "", truth: str = "",
+                targets: str = "") -> list[Region]:
+    """What a map of application ``app`` outlines: for ENSO the Niño3.4 box, for Application 2
+    the ``target`` land box (from ``targets``); and the synthetic source's driving region where
+    its ``truth`` file is given."""
+    regions: list[Region] = []
+    if app == "enso":
+        regions.append(NINO34)
+    if app == "lst" and targets and target:
+        regions.append(target_box(targets, target))
+    if truth:
+        driver = synthetic_enso_driver(truth) if app == "enso" else synthetic_lst_driver(truth)
+        if driver is not None:
+            regions.append(driver)
+    return regions
+
+
+def draw_regions(ax: Any, regions: Sequence[Region], linewidth: float = 1.3) -> list[Any]:
+    """Outline each region on a cartopy map; the patches carry the region's name as their label.
+
+    Each box is given in a plate carrée centred on it, so one that crosses the dateline or the
+    0/360 meridian stays one box on any map projection.
+    """
+    import cartopy.crs as ccrs
+    import matplotlib.patheffects as effects
+    from matplotlib.patches import Rectangle
+
+    patches = []
+    for one in regions:
+        style = REGION_STYLES[one.kind]
+        centre = 0.5 * (one.west + one.east)
+        half = 0.5 * (one.east - one.west)
+        patch = Rectangle(
+            (-half, one.south), 2 * half, one.north - one.south, fill=False,
+            edgecolor=style["edgecolor"], linestyle=style["linestyle"], linewidth=linewidth,
+            transform=ccrs.PlateCarree(central_longitude=centre), zorder=6, label=one.name,
+            # a white rim keeps the outline visible on dark and light colours alike
+            path_effects=[effects.withStroke(linewidth=linewidth + 1.6, foreground="white")],
+        )
+        ax.add_patch(patch)
+        patches.append(patch)
+    return patches
+
+
+def region_legend_handles(regions: Sequence[Region]) -> list[Any]:
+    from matplotlib.lines import Line2D
+
+    handles = []
+    for one in regions:
+        style = REGION_STYLES[one.kind]
+        handles.append(Line2D([], [], color=style["edgecolor"], linestyle=style["linestyle"],
+                              linewidth=1.3, label=style["label"].format(name=one.name)
+                              + f", {one.text()}"))
+    return handles
+
+
+def target_title(regions: Sequence[Region]) -> str:
+    """"box lat30_lon250 (110°W–100°W, 30°N–40°N)" for Application 2's maps; "" for others."""
+    boxes = [one for one in regions if one.kind == "target"]
+    return "; ".join(f"box {one.name} ({one.text()})" for one in boxes)
