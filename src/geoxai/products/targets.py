@@ -13,6 +13,7 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
+from geoxai.products.anomalies import SEASON_ATTRS, TIME_ATTRS, TIME_KEY_ATTRS
 
 EDGE_ATTRS = {
     "box_lat": {"long_name": "southern edge of the box", "units": "degrees_north"},
@@ -23,12 +24,21 @@ EDGE_ATTRS = {
 }
 
 
+COORDINATE_ATTRS = {"time": TIME_ATTRS, "time_key": TIME_KEY_ATTRS, "season": SEASON_ATTRS}
+
+
 def targets_dataset(targets: xr.DataArray, lat_max: Sequence[float], lon_max: Sequence[float],
                     seasons: Sequence[str]) -> xr.Dataset:
     targets = targets.assign_coords(box_lat_max=("box", list(lat_max)),
                                     box_lon_max=("box", list(lon_max)))
     for name, attrs in EDGE_ATTRS.items():
         targets[name].attrs = dict(attrs)
+    # CF standard-name table v93 has air_temperature_anomaly (TREFHT is CESM's 2-m air temperature).
+    targets.attrs = {**targets.attrs, "standard_name": "air_temperature_anomaly"}
+    targets["box"].attrs = {"long_name": "target land box (lower-left corner)", **targets["box"].attrs}
+    for name, attrs in COORDINATE_ATTRS.items():
+        if name in targets.coords:
+            targets[name].attrs = {**attrs, **targets[name].attrs}
     dataset = targets.to_dataset()
     dataset.attrs = {
         "title": "Seasonal 2-m air temperature anomalies of the target land boxes",
