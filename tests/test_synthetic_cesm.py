@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -122,7 +123,8 @@ def test_known_answer_through_the_production_pipeline(demo):
     assert driven in list(targets["box"].values) and targets.sizes["box"] > 20
 
     # The driven box follows the driver of the season before; no other box does.
-    driver = xr.open_dataset(demo["truth_nc"])["driver_index"].to_series()
+    with xr.open_dataset(demo["truth_nc"]) as truth_file:
+        driver = pd.Series(truth_file["driver_index"].values, index=truth_file["season_key"].values)
     keys = list(targets["time_key"].values)
     before = driver.reindex([keys[i - 1] if i else "" for i in range(len(keys))]).to_numpy()
     valid = np.isfinite(before)

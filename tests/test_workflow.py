@@ -16,6 +16,7 @@ from conftest import REPO, config_files, figure_stems, merged_config, run_snakem
 from http_server import FaultyFileServer
 
 from geoxai.enso.synthetic import generate_enso
+from geoxai.products.relevance import sample_keys
 from geoxai.xai.composites import (
     area_weights,
     normalize_each,
@@ -59,7 +60,7 @@ def abs_input_share(demo_run, truth):
         relevance = xr.open_dataset(demo_run / ENSO / f"relevance/nino34/seed{seed}_gradient.nc")
         for c in (0, 1):
             chosen = (relevance["true_class"].values == c) & (relevance["predicted_class"].values == c)
-            rows = [position[t] for t in relevance["time"].values.astype(str)[chosen]]
+            rows = [position[t] for t in sample_keys(relevance)[chosen]]
             shares.append(relevance_share_in_region(
                 normalize_each(maps[rows]).mean(axis=0), truth["driving_region_mask"].values,
                 truth["ocean_mask"].values, lat=truth["lat"].values))
@@ -106,7 +107,7 @@ def flavour_correlation(demo_run, method, truth, strong_only):
             chosen &= relevance["index"].values > 1
         magnitude = np.abs(np.nan_to_num(relevance["relevance"].values[chosen])) * box
         centroid = (magnitude * lon).sum(axis=(1, 2)) / magnitude.sum(axis=(1, 2))
-        true = weight.loc[relevance["time"].values.astype(str)[chosen]].to_numpy()
+        true = weight.loc[sample_keys(relevance)[chosen]].to_numpy()
         result.append(float(np.corrcoef(centroid, true)[0, 1]))
     return result
 

@@ -117,10 +117,10 @@ def provenance_config(*keys):
     changes, and only then.
 
     Returns a function of the job's wildcards, so that `model` is the job's application's network
-    (see model_settings)."""
+    (see model_settings). Every step gets `netcdf`: its files' global attributes."""
 
     def chosen_sections(wildcards):
-        chosen = {}
+        chosen = {"netcdf": config["netcdf"]}
         for key in keys:
             if key == "model" and getattr(wildcards, "app", None):
                 chosen[key] = model_settings(wildcards.app)

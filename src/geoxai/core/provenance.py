@@ -24,6 +24,15 @@ import xarray as xr
 
 from geoxai import __version__
 
+#: The CF version every NetCDF output follows (tests/test_cf.py checks them against it).
+CONVENTIONS = "CF-1.10"
+
+#: What every output implements, cited in its global ``references``; the data sources' own
+#: references come from the config key ``netcdf.references``.
+PAPER_REFERENCE = ("Toms, Barnes and Ebert-Uphoff (2020), Physically interpretable neural networks "
+                   "for the geosciences: applications to Earth system variability, JAMES, "
+                   "doi:10.1029/2019MS002002")
+
 #: Distributions whose versions are recorded in every output.
 TRACKED_PACKAGES = (
     "numpy", "pandas", "xarray", "dask", "flox", "netCDF4", "scipy",
@@ -107,18 +116,26 @@ def provenance_attrs(
     """Global NetCDF attributes: software, commit, config digest, input checksums, and ``extra``.
 
     ``inputs`` maps a role (e.g. ``"sst"``) to a file; its sha256 and any recorded download
-    provenance (``<file>.provenance.json``) are included.
+    provenance (``<file>.provenance.json``) are included. ``institution`` and the data sources'
+    ``references`` come from the config's ``netcdf`` section (the workflow passes it to every
+    rule); without it, or with ``netcdf.institution`` null, the file has no ``institution``
+    rather than a placeholder (CF makes it optional).
     """
-    attrs: dict[str, str] = {
-        "Conventions": "CF-1.8",
-        "institution": "geoxai workflow",
+    output = (config or {}).get("netcdf") if isinstance(config, Mapping) else None
+    output = output if isinstance(output, Mapping) else {}
+    attrs: dict[str, str] = {"Conventions": CONVENTIONS}
+    if output.get("institution"):
+        attrs["institution"] = str(output["institution"])
+    attrs.update({
+        "source": f"geoxai {__version__}",
+        "references": join_references(PAPER_REFERENCE, output.get("references")),
         "geoxai_version": __version__,
         "git_commit": git_commit(),
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "history": f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} created by geoxai "
         f"{__version__}: {' '.join(Path(sys.argv[0]).name.split()) or 'python'} "
         + " ".join(sys.argv[1:]),
-    }
+    })
     if config is not None:
         attrs["config_digest"] = config_digest(config)
         attrs["config"] = json.dumps(config, sort_keys=True, default=str)
@@ -133,6 +150,16 @@ def provenance_attrs(
     for key, value in extra.items():
         attrs[key] = value if isinstance(value, str) else json.dumps(value, default=str)
     return attrs
+
+
+def join_references(*parts: str | None) -> str:
+    """References as one CF ``references`` string: "; " between them, each once, in order."""
+    seen: list[str] = []
+    for part in parts:
+        for one in str(part or "").split("; "):
+            if one.strip() and one.strip() not in seen:
+                seen.append(one.strip())
+    return "; ".join(seen)
 
 
 def describe_input(path: str | os.PathLike, config_key: str | None = None) -> str:
@@ -169,11 +196,19 @@ def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, compress: 
 
     ``compress`` stores the numeric variables with zlib (level 1); without it they are stored
     plainly, which a large intermediate read by many jobs (the anomalies) is better off with.
-    Other keyword arguments are passed to :func:`provenance_attrs`.
+    Other keyword arguments are passed to :func:`provenance_attrs`; the dataset's own
+    ``references`` (e.g. the method a product implements) follow the workflow's.
     """
     out = dataset.copy()
-    out.attrs = {**dataset.attrs, **provenance_attrs(**attrs)}
-    encoding = {}
+    written = provenance_attrs(**attrs)
+    written["references"] = join_references(written["references"], dataset.attrs.get("references"))
+    out.attrs = {**dataset.attrs, **written}
+    # Coordinates must not have missing values (CF 2.5.1): no _FillValue, which xarray would
+    # otherwise give every floating-point variable. Set in the variables' own encoding, which
+    # keeps their time units and calendar (and tolerates what a Zarr source left there).
+    for name in out.coords:
+        out.variables[name].encoding = {**out.variables[name].encoding, "_FillValue": None}
+    encoding: dict[str, dict[str, Any]] = {}
     for name, variable in out.data_vars.items():
         if variable.dtype.kind not in "fiu" or variable.ndim == 0:
             continue

@@ -21,7 +21,7 @@ import xarray as xr
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import COVERED, month_index, month_keys
 from geoxai.core.settings import settings_from_section
-from geoxai.products.anomalies import anomaly_dataset
+from geoxai.products.anomalies import TIME_KEY_ATTRS, anomaly_dataset
 
 #: Where these settings sit in the workflow config; error messages name keys by their full path.
 SECTION = "enso.anomalies"
@@ -219,7 +219,7 @@ def compute_anomalies(
     )
     ocean = ocean_of(sst).drop_vars("ocean_mask", errors="ignore").astype("int8")
     sampling = _sampling(first, last, stamps, known)
-    coords = {"time_key": ("time", keys, {"long_name": "year and month of the time stamp (YYYY-MM)"})}
+    coords = {"time_key": ("time", keys, dict(TIME_KEY_ATTRS))}
     if known:
         coords[COVERED] = ("time", covered, {
             "long_name": "first and last month the sample averages (inclusive)",
@@ -229,8 +229,8 @@ def compute_anomalies(
         anomalies.drop_vars("ocean_mask", errors="ignore"),
         ocean,
         long_name="sea surface temperature anomaly",
-        cell_methods=f"time: mean ({sampling})" if sampling != "samples" else "time: mean",
-        comment=(
+        cell_methods="time: mean",
+        comment=(f"{sampling} means; " if sampling != "samples" else "") + (
             "input already anomalies" if is_anomaly else
             f"relative to the {settings.climatology[0]}..{settings.climatology[1]} climatology of "
             "each calendar month of the time stamps"

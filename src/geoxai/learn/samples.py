@@ -23,6 +23,7 @@ class Samples:
     labels: np.ndarray  # (n,) int
     split: np.ndarray  # (n,) "train" / "validation"
     time: np.ndarray  # (n,) "YYYY-MM"
+    dates: np.ndarray  # (n,) the anomaly file's time of each sample (datetime64 or cftime)
     index: np.ndarray  # (n,) the index value behind each label
     lat: np.ndarray
     lon: np.ndarray
@@ -35,7 +36,7 @@ class Samples:
     def where(self, selected: np.ndarray) -> Samples:
         return Samples(
             self.inputs[selected], self.labels[selected], self.split[selected], self.time[selected],
-            self.index[selected], self.lat, self.lon, self.ocean_mask,
+            self.dates[selected], self.index[selected], self.lat, self.lon, self.ocean_mask,
         )
 
     def in_split(self, split: str) -> Samples:
@@ -71,6 +72,7 @@ def load_samples(anomalies_path: str | Path, labels_path: str | Path) -> Samples
         labels=table["label"].to_numpy(dtype=int),
         split=table["split"].to_numpy(dtype=str),
         time=table["time"].to_numpy(dtype=str),
+        dates=anomalies["time"].values[rows],
         index=table["index"].to_numpy(dtype=float),
         lat=anomalies["lat"].values,
         lon=anomalies["lon"].values,

@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.grid import LAT_ATTRS, LON_ATTRS
 from geoxai.core.months import month_keys
 from geoxai.core.progress import Throttle, human_bytes, human_seconds, report
 from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
@@ -203,6 +204,46 @@ def attach_pop_grid(
     return field
 
 
+#: CF standard names of the CESM variables the workflow reads (CF standard-name table v93);
+#: a variable not named here keeps the store's attributes.
+CESM_STANDARD_NAMES = {
+    "SST": "sea_surface_temperature",
+    "TREFHT": "air_temperature",  # at the reference height, 2 m
+    "TS": "surface_temperature",
+    "LANDFRAC": "land_area_fraction",
+}
+
+
+def with_cf_attributes(dataset: xr.Dataset) -> xr.Dataset:
+    """A copy of a CESM field ready to write as CF: the variables' standard names
+    (:data:`CESM_STANDARD_NAMES`; CAM's unit "fraction" becomes "1"), ``lat``/``lon`` (and POP's
+    ``TLAT``/``TLONG``) as latitude/longitude, ``time`` as time, and long names on the
+    coordinates the stores leave bare (``member_id``, ``time_key``)."""
+    from geoxai.products.anomalies import TIME_KEY_ATTRS
+
+    out = dataset.copy()
+    for name, standard_name in CESM_STANDARD_NAMES.items():
+        if name in out.data_vars:
+            attrs = {**out[name].attrs, "standard_name": standard_name}
+            if attrs.get("units") == "fraction":
+                attrs["units"] = "1"
+            out[name].attrs = attrs
+    for name, cf in (("lat", LAT_ATTRS), ("lon", LON_ATTRS)):
+        if name in out.coords and out[name].ndim == 1:
+            out[name].attrs = {**out[name].attrs, **cf}
+    for name, standard_name in (("TLAT", "latitude"), ("TLONG", "longitude")):
+        if name in out.coords:
+            out[name].attrs = {**out[name].attrs, "standard_name": standard_name}
+    if "time" in out.coords:
+        out["time"].attrs = {**out["time"].attrs, "standard_name": "time"}
+    if "time_key" in out.coords:
+        out["time_key"].attrs = {**TIME_KEY_ATTRS, **out["time_key"].attrs}
+    if "member_id" in out.coords:
+        out["member_id"].attrs = {"long_name": "ensemble member of the source",
+                                  **out["member_id"].attrs}
+    return out
+
+
 def fetch_cesm_variable(
     store: str,
     variable: str,
@@ -244,7 +285,7 @@ def fetch_cesm_variable(
             else None
         )
         field = attach_pop_grid(field, grid, store, config_keys, grid_store)
-    dataset = field.to_dataset(name=variable)
+    dataset = with_cf_attributes(field.to_dataset(name=variable))
     dataset.attrs = {
         "title": f"CESM {variable}, model years {int(years[0]):04d}-{int(years[1]):04d}",
         "source": str(store),

@@ -109,7 +109,8 @@ def seasonal_means(da: xr.DataArray, seasons: Sequence[str] = STANDARD_SEASONS) 
     result = result.transpose("time", *[d for d in da.dims if d != "time"])
     if np.issubdtype(da.dtype, np.floating):
         result = result.astype(da.dtype)
-    result.attrs = {**da.attrs, "cell_methods": "time: mean (seasonal, weighted by days per month)"}
+    result.attrs = {**da.attrs, "cell_methods": "time: mean",
+                    "comment": "seasonal means, each month weighted by its days"}
     result.name = da.name
     return result
 
@@ -266,8 +267,9 @@ def sst_anomaly_dataset(anomalies: xr.DataArray) -> xr.Dataset:
         anomalies,
         ocean.compute(),
         long_name="sea surface temperature seasonal anomaly",
-        cell_methods="time: mean (seasonal)",
-        comment=anomalies.attrs.get("comment", ""),
+        cell_methods="time: mean",
+        comment="; ".join(part for part in ("seasonal means, each month weighted by its days",
+                                            anomalies.attrs.get("comment", "")) if part),
         variable_attrs={key: anomalies.attrs[key]
                         for key in ("regrid_method", "drift_removal", *FITTING_ATTRS)
                         if key in anomalies.attrs},

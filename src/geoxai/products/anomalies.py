@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
@@ -15,7 +16,17 @@ from geoxai.core.months import month_keys
 from geoxai.core.provenance import write_netcdf_atomic
 
 LAND_IS_ZERO = "land and missing cells are set to exactly 0"
-OCEAN_MASK_ATTRS = {"long_name": "ocean mask (1 ocean, 0 land or missing)", "units": "1"}
+OCEAN_MASK_ATTRS = {
+    "standard_name": "sea_binary_mask", "long_name": "ocean mask (1 ocean, 0 land or missing)",
+    "units": "1", "flag_values": np.array([0, 1], np.int8), "flag_meanings": "land_or_missing ocean",
+}
+#: The CF standard-name table (version 93) has no SST anomaly ("sea_surface_temperature_anomaly"
+#: is not a standard name, and CF has no "anomaly" modifier): the anomalies carry a long_name only.
+NO_STANDARD_NAME = ("no CF standard name: the standard-name table has none for sea surface "
+                    "temperature anomalies")
+TIME_KEY_ATTRS = {"long_name": "year and month of the time stamp (YYYY-MM)"}
+TIME_ATTRS = {"standard_name": "time", "long_name": "time"}
+SEASON_ATTRS = {"long_name": "season of the year (initials of its months)"}
 
 
 def anomaly_dataset(
@@ -30,13 +41,14 @@ def anomaly_dataset(
     variable_attrs: dict[str, Any] | None = None,
     attrs: dict[str, Any] | None = None,
 ) -> xr.Dataset:
-    """The layout from anomalies (time, lat, lon) and an ocean mask (lat, lon): land set to 0."""
+    """The layout from anomalies (time, lat, lon) and an ocean mask (lat, lon): land set to 0.
+    ``cell_methods`` is the CF one ("time: mean"); ``comment`` says over what (months, seasons)."""
     values = anomalies.fillna(0.0).where(ocean == 1, 0.0).astype("float32")
     values.attrs = {
         "long_name": long_name,
         "units": "K",
         "cell_methods": cell_methods,
-        "comment": "; ".join(part for part in (comment, LAND_IS_ZERO) if part),
+        "comment": "; ".join(part for part in (comment, LAND_IS_ZERO, NO_STANDARD_NAME) if part),
         **(variable_attrs or {}),
     }
     ocean = ocean.astype("int8")
@@ -44,6 +56,11 @@ def anomaly_dataset(
     dataset = xr.Dataset({"sst_anomaly": values, "ocean_mask": ocean}, coords=coords or {})
     dataset["lat"].attrs = dict(LAT_ATTRS)
     dataset["lon"].attrs = dict(LON_ATTRS)
+    dataset["time"].attrs = {**dataset["time"].attrs, **TIME_ATTRS}
+    if "time_key" in dataset.coords:
+        dataset["time_key"].attrs = {**TIME_KEY_ATTRS, **dataset["time_key"].attrs}
+    if "season" in dataset.coords:
+        dataset["season"].attrs = {**SEASON_ATTRS, **dataset["season"].attrs}
     dataset.attrs = {"title": title, **(attrs or {})}
     return dataset
 

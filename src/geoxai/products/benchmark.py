@@ -107,7 +107,9 @@ def benchmark_dataset(
                 "long_name": "class of the sample: y above the threshold",
                 "flag_values": np.array([0, 1], np.int8), "flag_meanings": "below above"}),
             "explained_class": (per, np.stack([np.asarray(explained_class[m], np.int8) for m in methods]), {
-                "long_name": "output whose logit was explained (0 for the regression output)"}),
+                "long_name": "output whose logit was explained",
+                "flag_values": np.array([0, 1], np.int8), "flag_meanings": "below above",
+                "comment": "the class of `label`; a regression network's single output is 0"}),
             "lat": ("lat", np.asarray(lat, np.float64), dict(LAT_ATTRS)),
             "lon": ("lon", np.asarray(lon, np.float64), dict(LON_ATTRS)),
         },

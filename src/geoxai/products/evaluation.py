@@ -23,6 +23,7 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.grid import LAT_ATTRS, LON_ATTRS
+from geoxai.products.relevance import class_flags, sample_time_coords
 
 ONE = {"units": "1"}
 PER_SAMPLE = "over the ocean cells of one sample's map; medians are over the explained samples"
@@ -36,9 +37,11 @@ def median_over(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def sanity_dataset(methods: Sequence[str], result, survives: np.ndarray, accuracy: Mapping[str, float],
-                   time: np.ndarray, threshold: float, attrs: Mapping[str, Any]) -> xr.Dataset:
+                   time: np.ndarray, threshold: float, attrs: Mapping[str, Any],
+                   dates: np.ndarray | None = None) -> xr.Dataset:
     """``result``: a :class:`geoxai.xai.evaluation.run.SanityResult`; ``accuracy``: validation
-    accuracy of the trained network (``trained``) and of each stage's network."""
+    accuracy of the trained network (``trained``) and of each stage's network; ``time``: the
+    samples' "YYYY-MM" keys, ``dates`` their times (:func:`sample_time_coords`)."""
     median = median_over(result.spearman, 2)
     median_abs = median_over(result.spearman_abs, 2)
     stages = list(result.stages)
@@ -63,12 +66,13 @@ def sanity_dataset(methods: Sequence[str], result, survives: np.ndarray, accurac
                 "long_name": "validation accuracy of the network", **ONE}),
         },
         coords={
-            "method": ("method", list(methods)),
+            "method": ("method", list(methods), {"long_name": "explanation method"}),
             "stage": ("stage", stages, {"long_name": "randomisation stage", "comment":
                       "cascade_<layer>: that dense layer and all above it re-initialised; "
                       "shuffled_labels: a network trained on labels shuffled within the training set"}),
-            "network": ("network", list(accuracy)),
-            "time": ("sample", time, {"long_name": "month of the explained sample (YYYY-MM)"}),
+            "network": ("network", list(accuracy), {
+                "long_name": "network: the trained one or a randomisation stage's"}),
+            **sample_time_coords(time, dates),
         },
         attrs={"title": "Sanity checks of the explanations (Adebayo et al. 2018)",
                "survival_threshold": float(threshold), **attrs},
@@ -104,8 +108,9 @@ def faithfulness_dataset(methods: Sequence[str], replacements: Sequence[str], re
                 "long_name": "mean explained logit of the intact inputs", "units": "1"}),
         },
         coords={
-            "method": ("method", list(methods)),
+            "method": ("method", list(methods), {"long_name": "explanation method"}),
             "replacement": ("replacement", list(replacements), {
+                "long_name": "what a removed cell is replaced by",
                 "comment": "climatology: anomaly 0; anomaly_draw: a draw from the cell's own "
                            "anomalies across the labelled samples"}),
             "fraction": ("fraction", fractions, {
@@ -118,9 +123,10 @@ def faithfulness_dataset(methods: Sequence[str], replacements: Sequence[str], re
 def agreement_dataset(method: str, seeds: Sequence[int], agreement, true_class: np.ndarray,
                       time: np.ndarray, class_names: Sequence[str], both_top_map: np.ndarray,
                       lat: np.ndarray, lon: np.ndarray, fraction: float,
-                      attrs: Mapping[str, Any]) -> xr.Dataset:
+                      attrs: Mapping[str, Any], dates: np.ndarray | None = None) -> xr.Dataset:
     """``agreement``: a :class:`geoxai.xai.evaluation.agreement.SeedAgreement`; ``both_top_map``
-    its ``both_top`` on the (lat, lon) grid, NaN on land."""
+    its ``both_top`` on the (lat, lon) grid, NaN on land; ``time`` the samples' "YYYY-MM" keys,
+    ``dates`` their times."""
     classes = range(len(class_names))
     rows = [true_class == c for c in classes]
     median_spearman = [median_over(agreement.spearman[:, r].reshape(-1), 0) for r in rows]
@@ -146,11 +152,12 @@ def agreement_dataset(method: str, seeds: Sequence[int], agreement, true_class: 
         },
         coords={
             "pair": ("pair", pair_names, {"long_name": "seeds compared"}),
-            "class": ("class", list(class_names)),
+            "class": ("class", list(class_names), {"long_name": "class name"}),
             "lat": ("lat", lat, LAT_ATTRS),
             "lon": ("lon", lon, LON_ATTRS),
-            "time": ("sample", time, {"long_name": "month of the sample (YYYY-MM)"}),
-            "true_class": ("sample", true_class, {"long_name": "true class"}),
+            **sample_time_coords(time, dates),
+            "true_class": ("sample", np.asarray(true_class, np.int64), {
+                "long_name": "true class", **class_flags(class_names)}),
         },
         attrs={"title": f"Per-sample agreement across seeds, {method}", "rule": method,
                "seeds": json.dumps([int(s) for s in seeds]), "top_fraction": float(fraction),

@@ -11,12 +11,38 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from geoxai.core.months import month_keys
 from geoxai.xai.rules import rule_label, rule_quantity
+
+#: Relevance and attribution have no CF standard name; their variables carry a long_name only.
+NO_STANDARD_NAME = "no CF standard name exists for relevance or attribution"
+SPLIT_ATTRS = {"long_name": "part of the chronological split the sample is in",
+               "comment": "train: the networks learn it; validation: held out"}
+TIME_KEY_ATTRS = {"long_name": "year and month of the sample's time stamp (YYYY-MM)"}
 
 
 def class_flags(class_names: Sequence[str]) -> dict[str, Any]:
     return {"flag_meanings": " ".join(c.replace(" ", "_") for c in class_names),
-            "flag_values": np.arange(len(class_names))}
+            "flag_values": np.arange(len(class_names), dtype=np.int64)}
+
+
+def sample_time_coords(keys: np.ndarray, dates: np.ndarray | None) -> dict[str, tuple]:
+    """The CF time of each sample (``time(sample)``, from the anomaly file, encoded with units
+    and calendar on writing) and its "YYYY-MM" key (``time_key(sample)``), which readers match
+    samples by (:func:`sample_keys`)."""
+    coords = {"time_key": ("sample", np.asarray(keys, dtype=str), dict(TIME_KEY_ATTRS))}
+    if dates is not None:
+        coords["time"] = ("sample", np.asarray(dates), {"standard_name": "time",
+                                                         "long_name": "time of the sample"})
+    return coords
+
+
+def sample_keys(dataset: xr.Dataset) -> np.ndarray:
+    """The "YYYY-MM" key of each sample of a relevance (or evaluation) file; files written before
+    ``time_key`` held the key in a string ``time``."""
+    if "time_key" in dataset.coords:
+        return dataset["time_key"].values.astype(str)
+    return month_keys(dataset["time"])
 
 
 def parameters_json(parameters: Mapping[str, Any]) -> str:
@@ -59,18 +85,21 @@ def relevance_dataset(samples, maps: np.ndarray, explanation, predicted: np.ndar
         {
             "relevance": (("sample", "lat", "lon"), maps.astype(np.float32), {
                 "long_name": f"{quantity} ({label}) of the winning class logit",
-                "units": "1", "comment": "raw, not normalized; land cells are exactly 0"}),
+                "units": "1",
+                "comment": f"raw, not normalized; land cells are exactly 0; {NO_STANDARD_NAME}"}),
             "explained_logit": (sample, explanation.explained_logit.astype(np.float32), {
                 "long_name": "value of the explained (winning) logit", "units": "1"}),
         },
         coords={
             **samples.map_coords(),
-            "time": (sample, samples.time, {"long_name": "month of the sample (YYYY-MM)"}),
-            "true_class": (sample, samples.labels, {"long_name": "true class",
-                                                    **class_flags(class_names)}),
-            "predicted_class": (sample, predicted, {"long_name": "predicted class"}),
-            "explained_class": (sample, explanation.explained_class, {"long_name": "class of the explained logit"}),
-            "split": (sample, samples.split),
+            **sample_time_coords(samples.time, getattr(samples, "dates", None)),
+            "true_class": (sample, np.asarray(samples.labels, np.int64), {
+                "long_name": "true class", **class_flags(class_names)}),
+            "predicted_class": (sample, np.asarray(predicted, np.int64), {
+                "long_name": "predicted class", **class_flags(class_names)}),
+            "explained_class": (sample, np.asarray(explanation.explained_class, np.int64), {
+                "long_name": "class of the explained logit", **class_flags(class_names)}),
+            "split": (sample, samples.split, dict(SPLIT_ATTRS)),
             "index": (sample, samples.index, {"long_name": "label index value"}),
         },
         attrs=attrs,
@@ -97,7 +126,8 @@ def optimal_input_dataset(samples, field: np.ndarray, result, class_index: int, 
             "probability_history": (("record",), np.asarray(result.probability_history, np.float32), {
                 "long_name": "softmax probability of the target class during the optimization",
                 "units": "1"}),
-            "final_probability": ((), np.float32(result.probability), {"units": "1"}),
+            "final_probability": ((), np.float32(result.probability), {
+                "long_name": "softmax probability of the target class at the end", "units": "1"}),
             "reached_target": ((), np.int8(reached), {
                 "long_name": f"whether the final probability reached {target}", "units": "1",
                 "flag_values": np.array([0, 1], np.int8), "flag_meanings": "flagged_not_reached reached"}),

@@ -89,7 +89,7 @@ def significance_dataset(real: xr.Dataset, null: xr.Dataset, null_maps: np.ndarr
         },
         coords={
             "network": ("network", null["seed"].values, {"long_name": "seed of the null network"}),
-            "seed": ("seed", real["seed"].values),
+            "seed": ("seed", real["seed"].values, {"long_name": "random seed of the real network"}),
             "class": real["class"],
             "lat": real["lat"],
             "lon": real["lon"],

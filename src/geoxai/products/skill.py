@@ -27,8 +27,10 @@ def _over_seeds(name: str, values: np.ndarray, statistics: Sequence[str]) -> dic
         label, reduce, word, method = SEED_STATISTICS[statistic]
         variables[f"{name}_{label}"] = (
             ("box",), reduce(values, 1).astype(np.float32),
+            # Not a cell_methods "seed: ...": CF names a dimension of the variable there, and
+            # the reduced seed dimension is not one.
             {**ONE, "long_name": f"{word} {name.replace('_', ' ')} over seeds",
-             "cell_methods": f"seed: {method}"},
+             "comment": f"{method} over the seed dimension of {name}"},
         )
     return variables
 
@@ -100,7 +102,7 @@ def skill_dataset(boxes: Sequence[str], seeds: Sequence[int], accuracy: np.ndarr
                     {**LAT_ATTRS, "long_name": "box centre latitude"}),
             "lon": ("box", 0.5 * (edges["box_lon"].values + edges["box_lon_max"].values),
                     {**LON_ATTRS, "long_name": "box centre longitude"}),
-            **{name: ("box", edges[name].values, {"units": attrs["units"]})
+            **{name: ("box", edges[name].values, dict(attrs))
                for name, attrs in EDGE_ATTRS.items()},
         },
         attrs={

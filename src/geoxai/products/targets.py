@@ -1,4 +1,4 @@
-"""Application 2's ``targets.nc`` (seasonal 2-m temperature anomaly per land box, ``(time, box)``)
+"""Application 2's ``targets.nc`` (seasonal 2-m temperature anomaly per land box, ``(box, time)``)
 and ``boxes.json`` (the kept boxes, which the workflow reads after the lst_targets checkpoint)."""
 
 from __future__ import annotations
@@ -13,14 +13,22 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
+from geoxai.products.anomalies import SEASON_ATTRS, TIME_ATTRS, TIME_KEY_ATTRS
 
 EDGE_ATTRS = {
-    "box_lat": {"long_name": "southern edge of the box", "units": "degrees_north"},
-    "box_lat_max": {"long_name": "northern edge of the box", "units": "degrees_north"},
-    "box_lon": {"long_name": "western edge of the box", "units": "degrees_east"},
-    "box_lon_max": {"long_name": "eastern edge of the box (may exceed 360)", "units": "degrees_east"},
+    "box_lat": {"standard_name": "latitude", "long_name": "southern edge of the box",
+                "units": "degrees_north"},
+    "box_lat_max": {"standard_name": "latitude", "long_name": "northern edge of the box",
+                    "units": "degrees_north"},
+    "box_lon": {"standard_name": "longitude", "long_name": "western edge of the box",
+                "units": "degrees_east"},
+    "box_lon_max": {"standard_name": "longitude",
+                    "long_name": "eastern edge of the box (may exceed 360)", "units": "degrees_east"},
     "box_land_fraction": {"long_name": "land area / box area", "units": "1"},
 }
+
+
+COORDINATE_ATTRS = {"time": TIME_ATTRS, "time_key": TIME_KEY_ATTRS, "season": SEASON_ATTRS}
 
 
 def targets_dataset(targets: xr.DataArray, lat_max: Sequence[float], lon_max: Sequence[float],
@@ -29,7 +37,14 @@ def targets_dataset(targets: xr.DataArray, lat_max: Sequence[float], lon_max: Se
                                     box_lon_max=("box", list(lon_max)))
     for name, attrs in EDGE_ATTRS.items():
         targets[name].attrs = dict(attrs)
-    dataset = targets.to_dataset()
+    # CF standard-name table v93 has air_temperature_anomaly (TREFHT is CESM's 2-m air temperature).
+    targets.attrs = {**targets.attrs, "standard_name": "air_temperature_anomaly"}
+    targets["box"].attrs = {"long_name": "target land box (lower-left corner)", **targets["box"].attrs}
+    for name, attrs in COORDINATE_ATTRS.items():
+        if name in targets.coords:
+            targets[name].attrs = {**attrs, **targets[name].attrs}
+    # One series per box: CF puts dimensions other than space and time first (box, time).
+    dataset = targets.transpose("box", "time").to_dataset()
     dataset.attrs = {
         "title": "Seasonal 2-m air temperature anomalies of the target land boxes",
         "seasons": ",".join(s.upper() for s in seasons),
@@ -71,7 +86,7 @@ def read_box_targets(path: str | os.PathLike, box: str) -> tuple[xr.DataArray, l
             f"target box {box!r} is not among the land boxes of {path} "
             f"({', '.join(known)}): choose lst.explain_targets from these, or change lst.targets"
         )
-    return targets.sel(box=[box]), seasons
+    return targets.sel(box=[box]).transpose("time", "box"), seasons
 
 
 def read_box_edges(path: str | os.PathLike, boxes: Sequence[str]) -> tuple[list[str], xr.Dataset]:

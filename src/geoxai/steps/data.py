@@ -87,10 +87,10 @@ def fetch_lst_field(
 def fetch_lst_landfrac(store: str, variable: str, landfrac: str,
                        config: dict[str, Any] | None = None) -> None:
     """The land fraction (time-invariant) from a store into a local NetCDF file."""
-    from geoxai.lst.cesm import open_cesm_static
+    from geoxai.lst.cesm import open_cesm_static, with_cf_attributes
 
     field = open_cesm_static(store, variable, config_keys=_error_keys("lst.landfrac", config))
-    dataset = field.to_dataset(name=variable)
+    dataset = with_cf_attributes(field.to_dataset(name=variable))
     dataset.attrs = {"title": f"CESM {variable} (time-invariant)", "source": str(store)}
     provenance.write_netcdf_atomic(
         dataset, landfrac, config=config, source_store=str(store), source_variable=variable

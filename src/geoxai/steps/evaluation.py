@@ -10,6 +10,7 @@ import numpy as np
 
 from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
+from geoxai.products.relevance import sample_keys
 
 
 def _settings(settings: dict[str, Any] | None):
@@ -89,7 +90,8 @@ def explanation_sanity(model: str, anomalies: str, labels: str, sanity: str, met
                      chosen.survival_threshold)
     dataset = sanity_dataset(methods, result, flags, accuracy, explained.time,
                              chosen.survival_threshold,
-                             {"seed": int(seed), "evaluation_seed": chosen.seed, "backend": backend})
+                             {"seed": int(seed), "evaluation_seed": chosen.seed, "backend": backend},
+                             dates=explained.dates)
     provenance.write_netcdf_atomic(dataset, sanity, config=config,
                                    inputs={"model": model, "anomalies": anomalies, "labels": labels})
     print(f"validation accuracy: {accuracy}")
@@ -119,7 +121,7 @@ def explanation_faithfulness(model: str, anomalies: str, labels: str, relevance:
     maps = {}
     for method, path in zip(methods, relevance):
         with xr.open_dataset(path) as opened:
-            if list(opened["time"].values.astype(str)) != list(samples.time):
+            if list(sample_keys(opened)) != list(samples.time):
                 raise GeoxaiError(f"relevance file {path} explains other samples than {labels}: "
                                   "rerun the relevance rule")
             maps[method] = opened["relevance"].values[subset].reshape(len(subset), -1)
@@ -150,9 +152,12 @@ def seed_agreement(relevance: Sequence[str], anomalies: str, seed_agreement: str
     for path in relevance:
         with xr.open_dataset(path) as opened:
             if first is None:
-                first = opened[["time", "true_class", "lat", "lon"]].load()
+                first = opened[["true_class", "lat", "lon"]].load()
+                # Files written before time_key held the keys in a string time: no dates then.
+                keys = sample_keys(opened)
+                dates = opened["time"].values if "time_key" in opened.coords else None
                 subset = explained_subset(first.sizes["sample"], chosen.samples, chosen.seed)
-            elif list(opened["time"].values) != list(first["time"].values):
+            elif list(sample_keys(opened)) != list(keys):
                 raise GeoxaiError(f"relevance file {path} explains other samples than "
                                   f"{relevance[0]}: rerun the relevance rule")
             maps.append(opened["relevance"].values[subset])
@@ -170,9 +175,10 @@ def seed_agreement(relevance: Sequence[str], anomalies: str, seed_agreement: str
     both = np.full(stacked[0, 0].size, np.nan)
     both[ocean] = result.both_top
     dataset = agreement_dataset(
-        method, seeds, result, first["true_class"].values[subset], first["time"].values[subset],
+        method, seeds, result, first["true_class"].values[subset], keys[subset],
         class_names, both.reshape(stacked.shape[2:]), first["lat"].values, first["lon"].values,
-        chosen.top_fraction, {"evaluation_seed": chosen.seed, "samples": len(subset)})
+        chosen.top_fraction, {"evaluation_seed": chosen.seed, "samples": len(subset)},
+        dates=None if dates is None else dates[subset])
     provenance.write_netcdf_atomic(dataset, seed_agreement, config=config,
                                    inputs={"anomalies": anomalies,
                                            **{f"relevance_seed{s}": p for s, p in zip(seeds, relevance)}})

@@ -19,6 +19,8 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.grid import LAT_ATTRS, LON_ATTRS
+from geoxai.products.anomalies import OCEAN_MASK_ATTRS
+from geoxai.products.relevance import sample_keys
 
 
 def normalize_each(maps: np.ndarray) -> np.ndarray:
@@ -133,7 +135,7 @@ def composite_relevance(
     counts = np.zeros((len(seeds), n_classes), np.int64)
     position = {key: i for i, key in enumerate(sample_time)}
     for s, dataset in enumerate(relevance_per_seed):
-        rows = np.array([position[str(t)] for t in dataset["time"].values])
+        rows = np.array([position[str(t)] for t in sample_keys(dataset)])
         raw = dataset["relevance"].values
         normalized = normalize_each(raw)
         for c in range(n_classes):
@@ -215,13 +217,13 @@ def composite_relevance(
                 "units": "1"}),
             "sample_count": (("seed", "class"), counts, {
                 "long_name": "correctly classified samples in the composite", "units": "1"}),
-            "ocean_mask": (("lat", "lon"), ocean_mask.astype(np.int8), {
-                "long_name": "ocean mask (1 ocean, 0 land)", "units": "1"}),
+            "ocean_mask": (("lat", "lon"), ocean_mask.astype(np.int8), dict(OCEAN_MASK_ATTRS)),
         },
         coords={
-            "seed": ("seed", np.array(seeds)),
-            "seed_other": ("seed_other", np.array(seeds)),
-            "class": ("class", np.array(list(class_names))),
+            "seed": ("seed", np.array(seeds), {"long_name": "random seed of the network"}),
+            "seed_other": ("seed_other", np.array(seeds), {
+                "long_name": "random seed of the network compared with"}),
+            "class": ("class", np.array(list(class_names)), {"long_name": "class name"}),
             "lat": ("lat", lat, LAT_ATTRS),
             "lon": ("lon", lon, LON_ATTRS),
         },

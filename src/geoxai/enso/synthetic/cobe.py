@@ -89,7 +89,8 @@ def _cobe_dataset(
             "var_desc": "Sea Surface Temperature",
             "level_desc": "Surface",
             "statistic": "Mean",
-            "cell_methods": "time: mean (monthly from synthetic values)",
+            "cell_methods": "time: mean",
+            "comment": "monthly means of synthetic values",
         })},
         coords={
             "time": ("time", times.to_numpy(), {

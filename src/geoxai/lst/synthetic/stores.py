@@ -256,7 +256,9 @@ def generate_cesm_like(
             "driver_index": xr.DataArray(
                 driver[complete].astype(np.float32),
                 dims="season",
-                coords={"season": np.array(keys)[complete]},
+                # A string-valued label (CF 6.1), not a coordinate variable, which must be numeric.
+                coords={"season_key": ("season", np.array(keys)[complete], {
+                    "long_name": "middle month of the season (YYYY-MM)"})},
                 attrs={
                     "long_name": "standardized seasonal driver amplitude (SST season)",
                     "units": "1",
