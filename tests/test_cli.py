@@ -122,4 +122,4 @@ def test_printed_commands_pass_the_recorded_config_as_a_file(tmp_path):
     assert not any("--config '{" in line or '"seeds"' in line for line in commands)
     anomalies = next(line for line in commands if "geoxai enso_anomalies" in line)
     record = json.loads((tmp_path / re.search(r"--config (\S+)", anomalies).group(1)).read_text())
-    assert set(record) == {"enso.sst", "enso.anomalies"}
+    assert set(record) == {"enso.sst", "enso.anomalies", "netcdf"}
