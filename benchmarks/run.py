@@ -26,13 +26,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_anomalies
+import bench_jobs
 import bench_lrp
 import bench_training
 import bench_workflow
 import machine
 from measure import OUTPUT, Figure, machine_description, now, wait_until_quiet
 
-STAGES = ("machine", "anomalies", "training", "lrp", "optimal_input", "workflow", "dag")
+STAGES = ("machine", "anomalies", "training", "lrp", "optimal_input", "jobs", "workflow", "dag")
 NEEDS_LIMITS = {"training", "lrp", "optimal_input"}
 
 
@@ -68,6 +69,8 @@ def run_stage(stage: str, arguments: argparse.Namespace, limits: dict[str, float
         return bench_lrp.run(quick, repeats, limits)
     if stage == "optimal_input":
         return bench_lrp.run_optimal_input(quick, repeats, limits)
+    if stage == "jobs":
+        return bench_jobs.run(quick, repeats)
     snakemake = bench_workflow.find_snakemake(arguments.snakemake)
     if stage == "workflow":
         if quick:

@@ -32,14 +32,25 @@ def weights_of(model) -> Weights:
     """Kernels and biases (float32) of the model's dense layers, from the input to the logits.
 
     Checks that the model is the family the numpy code assumes: ReLU hidden layers and a linear
-    logits layer, all with biases (a trailing softmax layer is allowed and ignored).
+    logits layer, all with biases (a trailing softmax layer is allowed and ignored). ``model`` is
+    a Keras model or a :class:`geoxai.learn.models.DenseNetwork` (read without TensorFlow).
     """
-    import tensorflow as tf
+    from geoxai.learn.models import DenseNetwork
 
-    dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
+    if isinstance(model, DenseNetwork):
+        dense = list(model.layers)
+        found = [layer.activation for layer in dense]
+        biased = True  # load_network refuses layers without a bias
+        pairs = [(layer.kernel, layer.bias) for layer in dense]
+    else:
+        import tensorflow as tf
+
+        dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
+        found = [layer.get_config()["activation"] for layer in dense]
+        biased = all(layer.use_bias for layer in dense)
+        pairs = [layer.get_weights() for layer in dense]
     expected = ["relu"] * (len(dense) - 1) + ["linear"]
-    found = [layer.get_config()["activation"] for layer in dense]
-    if not dense or found != expected or not all(layer.use_bias for layer in dense):
+    if not dense or found != expected or not biased:
         raise GeoxaiError(
             f"model {model.name!r} has dense layers with activations {found}; the numpy code "
             "needs ReLU hidden layers and a linear logits layer, all with biases "
@@ -47,7 +58,7 @@ def weights_of(model) -> Weights:
         )
     return [
         (np.ascontiguousarray(kernel, dtype=np.float32), np.asarray(bias, dtype=np.float32))
-        for kernel, bias in (layer.get_weights() for layer in dense)
+        for kernel, bias in pairs
     ]
 
 
