@@ -170,6 +170,10 @@ def _explain_integrated(layers, inputs, rule: Rule, parameters, batch_size):
     winner = np.empty(len(inputs), dtype=np.int64)
     winning_logit = np.empty(len(inputs), dtype=np.float32)
     rows = numpy_block_rows(inputs.shape[1], batch_size)
+    # input - baseline goes to one reused buffer (a fresh block-sized array per block costs page
+    # faults as long as the products); a zero baseline needs none
+    shifted = None if not baseline.any() else np.empty((min(rows, len(inputs)), inputs.shape[1]),
+                                                       dtype=np.float32)
     for start in range(0, len(inputs), rows):
         block = slice(start, start + rows)
         block_inputs = inputs[block]
@@ -182,7 +186,10 @@ def _explain_integrated(layers, inputs, rule: Rule, parameters, batch_size):
         )
         mean_gradient = gradient.reshape(len(block_inputs), steps, -1).mean(axis=1)
         result = np.matmul(mean_gradient, first.kernel.T, out=relevance[block])
-        result *= block_inputs - baseline
+        if shifted is None:
+            result *= block_inputs
+        else:
+            result *= np.subtract(block_inputs, baseline, out=shifted[: len(block_inputs)])
     return relevance, winner, winning_logit
 
 
