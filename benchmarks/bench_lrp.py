@@ -131,27 +131,30 @@ def products_per_sample(rule: str, parameters: dict[str, Any]) -> int:
     return {"alpha_1_beta_0": 4, "z": 2}.get(rule, 2)
 
 
-def gradient_methods(degrees: float, samples: int, repeats: int) -> dict[str, Any]:
-    """Child task: seconds of each gradient-type method (numpy backend) and of a copy."""
+def gradient_methods(degrees: float, samples: int, repeats: int,
+                     cpu_clock: bool = False) -> dict[str, Any]:
+    """Child task: seconds of each gradient-type method (numpy backend) and of a copy; with
+    ``cpu_clock`` process CPU time (run it with one BLAS thread)."""
     from geoxai.xai.explain import explain
+    from geoxai.xai.numpy_backend import smoothgrad_noise
 
+    clock = time.process_time if cpu_clock else time.perf_counter
     inputs = _inputs(degrees, samples)
     model = _model(inputs.shape[1], 1)
     copy = np.empty_like(inputs)
     np.copyto(copy, inputs)
     row: dict[str, Any] = {"features": inputs.shape[1],
-                           "copy_s": _best(partial(np.copyto, copy, inputs), max(5, repeats))}
+                           "copy_s": _best(partial(np.copyto, copy, inputs), max(5, repeats),
+                                           clock)}
     for rule, parameters in GRADIENT_METHODS.items():
         chosen = inputs[:SMOOTHGRAD_SAMPLES] if rule == "smoothgrad" else inputs
         run = partial(explain, model, chosen, rule, backend="numpy", parameters=parameters)
         run()
-        row[f"{rule}_s"] = _best(run, max(3, repeats))
+        row[f"{rule}_s"] = _best(run, max(3, repeats), clock)
         row[f"{rule}_samples"] = len(chosen)
-    from geoxai.xai.numpy_backend import smoothgrad_noise
-
     copies = GRADIENT_METHODS["smoothgrad"]["samples"]
     draw = partial(smoothgrad_noise, 0, 0, copies, inputs.shape[1], 0.5)
-    row["noise_rate"] = 1 / _best(draw, max(5, repeats))
+    row["noise_rate"] = 1 / _best(draw, max(5, repeats), clock)
     return row
 
 
@@ -273,6 +276,23 @@ def goal_figures(row: dict[str, Any], degrees: float, samples: int, bandwidth: f
         load=load, repeats=repeats, date=now(), command=command)]
 
 
+def _per_cpu_second(one: dict[str, Any], rule: str, parameters: dict[str, Any],
+                    limits: dict[str, float]) -> str:
+    """One thread's rate against one core's limits: a copy in the same process (numpy copies
+    with one thread) and the 1-thread square-sgemm speed (or, for SmoothGrad, its noise)."""
+    features = one["features"]
+    ours = one[f"{rule}_samples"] / one[f"{rule}_s"]
+    # a copy of the inputs moves the memory limit's bytes: read each input, write one value
+    bounds = {"memory": one["gradient_samples"] / one["copy_s"],
+              "FLOP": limits["matmul_gflops_1"] * 1e9
+              / (products_per_sample(rule, parameters) * 2 * features * 8)}
+    if rule == "smoothgrad":
+        bounds["noise-drawing"] = one["noise_rate"]
+    kind = min(bounds, key=bounds.get)
+    return (f"{ours:,.0f} samples/CPU-s, {kind} limit of one core {bounds[kind]:,.0f}/s: "
+            f"{bounds[kind] / ours:.1f}x away")
+
+
 def gradient_figures(degrees: float, samples: int, repeats: int, bandwidth: float,
                      limits: dict[str, float], command: str) -> list[Figure]:
     """Gradient, input x gradient, integrated gradients, SmoothGrad (numpy backend), each against
@@ -282,6 +302,11 @@ def gradient_figures(degrees: float, samples: int, repeats: int, bandwidth: floa
     row, load = best_child("bench_lrp:gradient_methods",
                            {"degrees": degrees, "samples": samples, "repeats": repeats}, 1,
                            "features", timeout_s=1800)
+    # the same per CPU-second with one thread, against one core's limits: what the load moves least
+    one, _ = best_child("bench_lrp:gradient_methods",
+                        {"degrees": degrees, "samples": samples, "repeats": repeats,
+                         "cpu_clock": True}, 1, "features",
+                        environment={"OPENBLAS_NUM_THREADS": "1"}, timeout_s=1800)
     features = row["features"]
     memory = bandwidth * 1e9 / (8 * features)
     figures = []
@@ -306,7 +331,8 @@ def gradient_figures(degrees: float, samples: int, repeats: int, bandwidth: floa
             f"{_matmul_gflops(limits):.0f} GFLOP/s)"
             + (f"; drawing its noise alone (32 x {features:,} normal float32 per sample, "
                f"numpy's generator): {row['noise_rate']:,.0f} samples/s"
-               if rule == "smoothgrad" else ""),
+               if rule == "smoothgrad" else "")
+            + f"; per CPU-second, 1 thread: {_per_cpu_second(one, rule, parameters, limits)}",
             load=load, repeats=max(3, repeats), date=now(), command=command))
     return figures
 
