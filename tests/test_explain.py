@@ -257,3 +257,43 @@ def test_load_network_checks_the_grid(saved):
         load_network(saved, n_features=61)
     with pytest.raises(GeoxaiError, match="does not exist"):
         load_network(saved.with_name("missing.h5"))
+
+
+def test_numpy_backend_jobs_never_import_tensorflow(saved, model, tmp_path):
+    """The relevance job (numpy backend) and the optimal-input job read the network with h5py:
+    run in a fresh process, they leave TensorFlow unimported and write what explain() gives on
+    the Keras model."""
+    import subprocess
+
+    import xarray as xr
+    from conftest import analysis_python
+    from test_significance import write_toy_inputs  # a 6 x 10 grid: the 60 inputs of `model`
+
+    from geoxai.learn.samples import load_samples
+
+    write_toy_inputs(tmp_path)
+    files = {"model": str(saved), "anomalies": str(tmp_path / "anomalies.nc"),
+             "labels": str(tmp_path / "labels.csv")}
+    script = f"""
+import sys
+from geoxai.steps.explain import optimal_input, relevance
+files = {files!r}
+relevance(**files, relevance=[{str(tmp_path / 'z.nc')!r}], methods=["z"], backend="numpy",
+          seed=0, parameters={{}}, class_names=["cold", "warm"])
+optimal_input(**files, optimal_input={str(tmp_path / 'optimal.nc')!r}, class_index=1, seed=0,
+              settings={{"steps": 500}}, class_names=["cold", "warm"])
+print(sorted(name for name in ("tensorflow", "keras", "innvestigate") if name in sys.modules))
+"""
+    done = subprocess.run([analysis_python(), "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    samples = load_samples(files["anomalies"], files["labels"])
+    ocean = samples.ocean_mask.ravel()
+    expected = explain(model, samples.inputs, "z", backend="numpy").relevance * ocean
+    assert np.abs(expected).max() > 0
+    with xr.open_dataset(tmp_path / "z.nc") as written:
+        relevance = written["relevance"].values.reshape(len(expected), -1)
+    np.testing.assert_allclose(relevance, expected, rtol=1e-6, atol=1e-7)
+    with xr.open_dataset(tmp_path / "optimal.nc") as written:
+        assert float(written["final_probability"]) > 0.5
