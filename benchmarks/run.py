@@ -7,7 +7,8 @@ Usage (from the repository root, with the analysis environment's interpreter)::
     python benchmarks/run.py --only lrp,training  # some stages
     python benchmarks/run.py --only dag --dag-networks 500
 
-Stages: machine (matmul GFLOP/s, memory bandwidth), anomalies, training, lrp, optimal_input,
+Stages: machine (matmul GFLOP/s, memory bandwidth), anomalies, training, lrp, optimal_input, jobs
+(whole workflow jobs at 1° against the work inside them),
 workflow (the demo from an empty folder), dag (``snakemake -n`` with many networks). Each figure
 is printed in a table and written to ``benchmarks/output/results.json`` with the date, the
 machine, the command and the 1-minute load average before and after it was taken. Timings are
