@@ -115,6 +115,49 @@ def lrp_throughput(degrees_list: list[float], samples: int, repeats: int, tf_thr
     return results
 
 
+#: The gradient-type methods (numpy backend) and the first-layer products each needs per sample
+#: ((n, 64,800) by (64,800, 8) or its transpose, 2 x 64,800 x 8 FLOPs each): gradient and input x
+#: gradient one forward and one backward product; integrated gradients the same, because the
+#: path runs in the 8-unit space; SmoothGrad also one per noisy copy (the noise lives in input
+#: space). The LRP rules: z two, alpha-beta four.
+GRADIENT_METHODS = {"gradient": {}, "input_x_gradient": {},
+                    "integrated_gradients": {"steps": 32}, "smoothgrad": {"samples": 32}}
+SMOOTHGRAD_SAMPLES = 64  # inputs explained by SmoothGrad (32 noisy 1° copies each)
+
+
+def products_per_sample(rule: str, parameters: dict[str, Any]) -> int:
+    if rule == "smoothgrad":
+        return 2 + int(parameters["samples"])
+    return {"alpha_1_beta_0": 4, "z": 2}.get(rule, 2)
+
+
+def gradient_methods(degrees: float, samples: int, repeats: int,
+                     cpu_clock: bool = False) -> dict[str, Any]:
+    """Child task: seconds of each gradient-type method (numpy backend) and of a copy; with
+    ``cpu_clock`` process CPU time (run it with one BLAS thread)."""
+    from geoxai.xai.explain import explain
+    from geoxai.xai.numpy_backend import smoothgrad_noise
+
+    clock = time.process_time if cpu_clock else time.perf_counter
+    inputs = _inputs(degrees, samples)
+    model = _model(inputs.shape[1], 1)
+    copy = np.empty_like(inputs)
+    np.copyto(copy, inputs)
+    row: dict[str, Any] = {"features": inputs.shape[1],
+                           "copy_s": _best(partial(np.copyto, copy, inputs), max(5, repeats),
+                                           clock)}
+    for rule, parameters in GRADIENT_METHODS.items():
+        chosen = inputs[:SMOOTHGRAD_SAMPLES] if rule == "smoothgrad" else inputs
+        run = partial(explain, model, chosen, rule, backend="numpy", parameters=parameters)
+        run()
+        row[f"{rule}_s"] = _best(run, max(3, repeats), clock)
+        row[f"{rule}_samples"] = len(chosen)
+    copies = GRADIENT_METHODS["smoothgrad"]["samples"]
+    draw = partial(smoothgrad_noise, 0, 0, copies, inputs.shape[1], 0.5)
+    row["noise_rate"] = 1 / _best(draw, max(5, repeats), clock)
+    return row
+
+
 def _full_steps(weights, x: np.ndarray, calls: int) -> None:
     from geoxai.xai.optimal_input import loss_and_gradient
 
@@ -191,7 +234,106 @@ def run(quick: bool, repeats: int, limits: dict[str, float]) -> list[Figure]:
             "samples/s", reference=f"a numpy copy of these inputs: {copy_rate:,.0f} samples/s",
             note=f"{bandwidth:.1f} GB/s copy bandwidth, {8 * features / 1e3:.0f} kB per sample",
             load=load, repeats=repeats, date=now(), command=command))
+    figures += goal_figures(answer[f"{grids[-1]:g}"], grids[-1], samples, bandwidth, limits, load,
+                            repeats, command)
+    figures += gradient_figures(grids[-1], samples, repeats, bandwidth, limits, command)
     figures += cpu_time_figures(grids[-1], samples, repeats, command)
+    return figures
+
+
+def _flop_limit(rule: str, parameters: dict[str, Any], features: int,
+                limits: dict[str, float]) -> float:
+    """Samples/s if the first-layer products ran at the machine's square-matmul speed (the
+    better of 1 and 2 threads: on a loaded machine 2 threads can be the slower)."""
+    flops = products_per_sample(rule, parameters) * 2 * features * 8
+    return _matmul_gflops(limits) * 1e9 / flops
+
+
+def _matmul_gflops(limits: dict[str, float]) -> float:
+    return max(limits["matmul_gflops_1"], limits["matmul_gflops_2"])
+
+
+def goal_figures(row: dict[str, Any], degrees: float, samples: int, bandwidth: float,
+                 limits: dict[str, float], load, repeats: int, command: str) -> list[Figure]:
+    """The explanation-engine goal: numpy alpha_1_beta_0 >= 10x iNNvestigate at its best batch
+    size (analyzer built once) and within 4x of the memory-traffic limit."""
+    features = row["features"]
+    ours = samples / row["alpha_1_beta_0_numpy_s"]
+    best_batch = min(row["alpha_1_beta_0_analyze_s"], row["alpha_1_beta_0_analyze64_s"])
+    theirs = samples / best_batch
+    memory = bandwidth * 1e9 / (8 * features)
+    flop = _flop_limit("alpha_1_beta_0", {}, features, limits)
+    ratio, gap = ours / theirs, memory / ours
+    verdict = ("met" if ratio >= 10 and gap <= 4 else "missed")
+    return [Figure(
+        "lrp", "goal: numpy alpha_1_beta_0 vs iNNvestigate (best batch) and the memory limit",
+        f"{degrees:g} deg ({features:,} inputs), {samples} samples", round(ratio, 2), "x",
+        reference=f"goal >= 10x and <= 4x from the memory limit: {verdict}; numpy {ours:,.0f}/s, "
+        f"iNNvestigate {theirs:,.0f}/s, memory limit {memory:,.0f}/s ({gap:.1f}x away)",
+        note=f"FLOP limit of its four first-layer products at {_matmul_gflops(limits):.0f} "
+        f"GFLOP/s (square sgemm): {flop:,.0f}/s, so 10x iNNvestigate "
+        f"({10 * theirs:,.0f}/s) is {10 * theirs / flop:.1f}x that FLOP limit",
+        load=load, repeats=repeats, date=now(), command=command)]
+
+
+def _per_cpu_second(one: dict[str, Any], rule: str, parameters: dict[str, Any],
+                    limits: dict[str, float]) -> str:
+    """One thread's rate against one core's limits: a copy in the same process (numpy copies
+    with one thread) and the 1-thread square-sgemm speed (or, for SmoothGrad, its noise)."""
+    features = one["features"]
+    ours = one[f"{rule}_samples"] / one[f"{rule}_s"]
+    # a copy of the inputs moves the memory limit's bytes: read each input, write one value
+    bounds = {"memory": one["gradient_samples"] / one["copy_s"],
+              "FLOP": limits["matmul_gflops_1"] * 1e9
+              / (products_per_sample(rule, parameters) * 2 * features * 8)}
+    if rule == "smoothgrad":
+        bounds["noise-drawing"] = one["noise_rate"]
+    kind = min(bounds, key=bounds.get)
+    return (f"{ours:,.0f} samples/CPU-s, {kind} limit of one core {bounds[kind]:,.0f}/s: "
+            f"{bounds[kind] / ours:.1f}x away")
+
+
+def gradient_figures(degrees: float, samples: int, repeats: int, bandwidth: float,
+                     limits: dict[str, float], command: str) -> list[Figure]:
+    """Gradient, input x gradient, integrated gradients, SmoothGrad (numpy backend), each against
+    its own limit: the memory traffic (read the input, write the result once), the FLOPs of its
+    first-layer products at the square-matmul speed, or for SmoothGrad drawing its noise in
+    input space (32 x 64,800 normal numbers per sample), whichever binds."""
+    row, load = best_child("bench_lrp:gradient_methods",
+                           {"degrees": degrees, "samples": samples, "repeats": repeats}, 1,
+                           "features", timeout_s=1800)
+    # the same per CPU-second with one thread, against one core's limits: what the load moves least
+    one, _ = best_child("bench_lrp:gradient_methods",
+                        {"degrees": degrees, "samples": samples, "repeats": repeats,
+                         "cpu_clock": True}, 1, "features",
+                        environment={"OPENBLAS_NUM_THREADS": "1"}, timeout_s=1800)
+    features = row["features"]
+    memory = bandwidth * 1e9 / (8 * features)
+    figures = []
+    for rule, parameters in GRADIENT_METHODS.items():
+        count = row[f"{rule}_samples"]
+        ours = count / row[f"{rule}_s"]
+        flop = _flop_limit(rule, parameters, features, limits)
+        bounds = {"memory": memory, "FLOP": flop}
+        if rule == "smoothgrad":
+            bounds["noise-drawing"] = row["noise_rate"]
+        kind = min(bounds, key=bounds.get)
+        limit = bounds[kind]
+        gap = limit / ours
+        settings = ", ".join(f"{key} {value}" for key, value in parameters.items())
+        figures.append(Figure(
+            "lrp", f"numpy {rule}" + (f" ({settings})" if settings else ""),
+            f"{degrees:g} deg ({features:,} inputs), {count} samples", round(ours), "samples/s",
+            reference=f"{kind} limit {limit:,.0f}/s: {gap:.1f}x away (goal <= 4x: "
+            f"{'met' if gap <= 4 else 'missed'})",
+            note=f"memory limit {memory:,.0f}/s; FLOP limit {flop:,.0f}/s "
+            f"({products_per_sample(rule, parameters)} first-layer products per sample at "
+            f"{_matmul_gflops(limits):.0f} GFLOP/s)"
+            + (f"; drawing its noise alone (32 x {features:,} normal float32 per sample, "
+               f"numpy's generator): {row['noise_rate']:,.0f} samples/s"
+               if rule == "smoothgrad" else "")
+            + f"; per CPU-second, 1 thread: {_per_cpu_second(one, rule, parameters, limits)}",
+            load=load, repeats=max(3, repeats), date=now(), command=command))
     return figures
 
 

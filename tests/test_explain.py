@@ -12,6 +12,7 @@ from geoxai.learn.models import (
     build_model,
     configure_tensorflow,
     load_model,
+    load_network,
     save_model,
 )
 from geoxai.xai.explain import BACKENDS, RULES, explain, weights_of
@@ -42,10 +43,21 @@ def model(samples):
 
 
 @pytest.fixture(scope="module")
-def reloaded(model, tmp_path_factory):
+def saved(model, tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "classifier.h5"
     save_model(model, path)
-    return load_model(path, n_features=N_FEATURES)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reloaded(saved):
+    return load_model(saved, n_features=N_FEATURES)
+
+
+@pytest.fixture(scope="module")
+def network(saved):
+    """The saved weights read with h5py, without TensorFlow (what numpy-backend jobs use)."""
+    return load_network(saved, n_features=N_FEATURES)
 
 
 def per_sample_error(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -71,13 +83,14 @@ def test_every_method_but_occlusion_is_cross_checked():
     assert set(RULES) - set(CROSS_CHECKED) == {"occlusion"}
 
 
-@pytest.mark.parametrize("which", ["trained", "reloaded"])
+@pytest.mark.parametrize("which", ["trained", "reloaded", "read_with_h5py"])
 @pytest.mark.parametrize("rule", CROSS_CHECKED)
-def test_numpy_backend_matches_innvestigate(rule, which, model, reloaded, samples):
-    network = model if which == "trained" else reloaded
+def test_numpy_backend_matches_innvestigate(rule, which, model, reloaded, network, samples):
+    chosen = {"trained": model, "reloaded": reloaded, "read_with_h5py": network}[which]
     inputs = samples[0]
-    reference = explain(network, inputs, rule, backend="innvestigate", batch_size=64)
-    ours = explain(network, inputs, rule, backend="numpy", batch_size=64)
+    reference = explain(model if which == "trained" else reloaded, inputs, rule,
+                        backend="innvestigate", batch_size=64)
+    ours = explain(chosen, inputs, rule, backend="numpy", batch_size=64)
 
     assert ours.relevance.shape == inputs.shape and ours.relevance.dtype == np.float32
     np.testing.assert_array_equal(ours.explained_class, reference.explained_class)
@@ -112,10 +125,30 @@ def test_every_analyzer_a_rule_names_equals_the_numpy_backend(rule, model, sampl
         assert np.median(errors) < 1e-5 and errors.max() < 1e-2, name
 
 
-def test_reloaded_model_explains_like_the_trained_one(model, reloaded, samples):
+def test_reloaded_model_explains_like_the_trained_one(model, reloaded, network, samples):
     before = explain(model, samples[0], "alpha_1_beta_0", backend="numpy")
-    after = explain(reloaded, samples[0], "alpha_1_beta_0", backend="numpy")
-    np.testing.assert_array_equal(before.relevance, after.relevance)
+    for after in (reloaded, network):
+        np.testing.assert_array_equal(before.relevance,
+                                      explain(after, samples[0], "alpha_1_beta_0", "numpy").relevance)
+
+
+def test_weights_read_with_h5py_are_the_keras_models(model, network, samples):
+    keras = weights_of(model)
+    ours = weights_of(network)
+    assert len(ours) == len(keras) == 3
+    for (kernel, bias), (our_kernel, our_bias) in zip(keras, ours):
+        np.testing.assert_array_equal(our_kernel, kernel)
+        np.testing.assert_array_equal(our_bias, bias)
+    assert network.input_shape == model.input_shape and network.softmax
+    np.testing.assert_allclose(network.predict(samples[0]), model.predict(samples[0], verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_a_dense_network_asked_of_innvestigate_loads_the_keras_model(network, samples):
+    result = explain(network, samples[0][:20], "z", backend="innvestigate")
+    assert result.backend == "innvestigate"
+    reference = explain(network, samples[0][:20], "z", backend="numpy")
+    assert per_sample_error(result.relevance, reference.relevance).max() < 1e-4
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -206,7 +239,7 @@ def test_feature_mismatch_names_both_numbers(backend, model, samples):
         explain(model, samples[0][:, :59], "z", backend=backend)
 
 
-def test_numpy_backend_refuses_other_activations():
+def test_numpy_backend_refuses_other_activations(tmp_path):
     layers = tf.keras.layers
     inputs = layers.Input(shape=(4,), name="x")
     hidden = layers.Dense(3, activation="tanh", name="tanh_layer")(inputs)
@@ -214,3 +247,53 @@ def test_numpy_backend_refuses_other_activations():
     other = tf.keras.Model(inputs, logits)
     with pytest.raises(GeoxaiError, match="tanh.*backend='innvestigate'"):
         explain(other, np.ones((2, 4), np.float32), "z", backend="numpy")
+    save_model(other, tmp_path / "tanh.h5")
+    with pytest.raises(GeoxaiError, match=r"tanh\.h5.*'tanh_layer'.*'tanh'.*innvestigate"):
+        load_network(tmp_path / "tanh.h5")
+
+
+def test_load_network_checks_the_grid(saved):
+    with pytest.raises(GeoxaiError, match=f"takes {N_FEATURES} inputs.*61 cells"):
+        load_network(saved, n_features=61)
+    with pytest.raises(GeoxaiError, match="does not exist"):
+        load_network(saved.with_name("missing.h5"))
+
+
+def test_numpy_backend_jobs_never_import_tensorflow(saved, model, tmp_path):
+    """The relevance job (numpy backend) and the optimal-input job read the network with h5py:
+    run in a fresh process, they leave TensorFlow unimported and write what explain() gives on
+    the Keras model."""
+    import subprocess
+
+    import xarray as xr
+    from conftest import analysis_python
+    from test_significance import write_toy_inputs  # a 6 x 10 grid: the 60 inputs of `model`
+
+    from geoxai.learn.samples import load_samples
+
+    write_toy_inputs(tmp_path)
+    files = {"model": str(saved), "anomalies": str(tmp_path / "anomalies.nc"),
+             "labels": str(tmp_path / "labels.csv")}
+    script = f"""
+import sys
+from geoxai.steps.explain import optimal_input, relevance
+files = {files!r}
+relevance(**files, relevance=[{str(tmp_path / 'z.nc')!r}], methods=["z"], backend="numpy",
+          seed=0, parameters={{}}, class_names=["cold", "warm"])
+optimal_input(**files, optimal_input={str(tmp_path / 'optimal.nc')!r}, class_index=1, seed=0,
+              settings={{"steps": 500}}, class_names=["cold", "warm"])
+print(sorted(name for name in ("tensorflow", "keras", "innvestigate") if name in sys.modules))
+"""
+    done = subprocess.run([analysis_python(), "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    samples = load_samples(files["anomalies"], files["labels"])
+    ocean = samples.ocean_mask.ravel()
+    expected = explain(model, samples.inputs, "z", backend="numpy").relevance * ocean
+    assert np.abs(expected).max() > 0
+    with xr.open_dataset(tmp_path / "z.nc") as written:
+        relevance = written["relevance"].values.reshape(len(expected), -1)
+    np.testing.assert_allclose(relevance, expected, rtol=1e-6, atol=1e-7)
+    with xr.open_dataset(tmp_path / "optimal.nc") as written:
+        assert float(written["final_probability"]) > 0.5

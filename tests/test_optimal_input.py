@@ -159,3 +159,17 @@ def test_progress_lines_every_tenth_and_the_verdict_leave_the_result_unchanged(m
     optimal_input(model, 1, steps=3, goal=0.999999)
     last = capsys.readouterr().out.splitlines()
     assert len(last) == 5 and "target probability 0.999999 NOT reached" in last[-1]
+
+
+def test_weights_read_with_h5py_give_the_same_optimal_input(model, tmp_path):
+    """The optimal-input job reads the saved weights with h5py (no TensorFlow): same result."""
+    from geoxai.learn.models import load_network, save_model
+
+    save_model(model, tmp_path / "classifier.h5")
+    network = load_network(tmp_path / "classifier.h5")
+    options = {"steps": 2000, "step_size": 0.05, "l2_penalty": 0.2, "progress": False}
+    keras = optimal_input(model, 1, **options)
+    ours = optimal_input(network, 1, **options)
+    assert keras.probability > 0.6  # it went somewhere
+    np.testing.assert_array_equal(ours.input, keras.input)
+    np.testing.assert_array_equal(ours.probability_history, keras.probability_history)

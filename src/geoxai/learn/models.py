@@ -8,6 +8,7 @@ what makes a seed reproduce bit for bit.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import warnings
@@ -304,4 +305,156 @@ def load_model(path: str | Path, n_features: int | None = None):
 
 
 def predict_probabilities(model, inputs: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    if isinstance(model, DenseNetwork):
+        return model.predict(inputs)
     return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+
+
+@dataclass(frozen=True)
+class DenseLayerWeights:
+    """One dense layer of a saved network: float32 kernel (in, out), bias (out,), activation."""
+
+    name: str
+    kernel: np.ndarray
+    bias: np.ndarray
+    activation: str
+
+
+@dataclass(frozen=True)
+class DenseNetwork:
+    """A saved classifier as plain arrays, read from its HDF5 file without TensorFlow.
+
+    What the numpy explanation backend and backwards optimization need: importing TensorFlow
+    and rebuilding the Keras model cost a job seconds, far more than the work itself.
+    """
+
+    path: str
+    name: str
+    layers: tuple[DenseLayerWeights, ...]
+    softmax: bool  # the network ends in a softmax after the last dense layer
+
+    @property
+    def input_shape(self) -> tuple[None, int]:
+        return (None, int(self.layers[0].kernel.shape[0]))
+
+    def predict(self, inputs: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """The network's outputs (probabilities with a softmax, else the last layer's), float32."""
+        outputs = []
+        for start in range(0, len(inputs), batch_size):
+            activations = np.asarray(inputs[start:start + batch_size], dtype=np.float32)
+            for layer in self.layers:
+                activations = activations @ layer.kernel + layer.bias
+                if layer.activation == "relu":
+                    activations = np.maximum(activations, 0)
+            if self.softmax:
+                activations = np.exp(activations - activations.max(axis=1, keepdims=True))
+                activations /= activations.sum(axis=1, keepdims=True)
+            outputs.append(activations)
+        width = self.layers[-1].kernel.shape[1]
+        return np.concatenate(outputs) if outputs else np.zeros((0, width), np.float32)
+
+
+#: Layers of a saved network that :func:`load_network` reads, and the activations it knows.
+_NETWORK_LAYERS = {"InputLayer", "Dense", "Activation"}
+_NETWORK_ACTIVATIONS = {"relu", "linear", "softmax"}
+
+
+def _layer_chain(config: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+    """The layers of a Keras 2 Sequential or Functional ``model_config``, from input to output,
+    following each layer's inbound node (a plain chain; anything else is refused)."""
+    layers = config.get("config", {}).get("layers", [])
+    unsupported = sorted({layer.get("class_name") for layer in layers} - _NETWORK_LAYERS)
+    if config.get("class_name") not in ("Functional", "Model", "Sequential") or unsupported:
+        raise GeoxaiError(
+            f"model file {path} holds a {config.get('class_name')} with layers {unsupported}: "
+            "the numpy code reads only chains of Dense layers (geoxai.learn.models.build_model); "
+            "use explain.backend: innvestigate for other networks"
+        )
+    if config["class_name"] == "Sequential":
+        return [layer for layer in layers if layer["class_name"] != "InputLayer"]
+    by_name = {layer["config"]["name"]: layer for layer in layers}
+    following: dict[str, str] = {}
+    for layer in layers:
+        for node in layer.get("inbound_nodes", []):
+            if len(node) != 1:
+                raise GeoxaiError(f"model file {path}: layer {layer['config']['name']!r} has "
+                                  f"{len(node)} inputs; use explain.backend: innvestigate")
+            following[node[0][0]] = layer["config"]["name"]
+    (start,) = [name for name, layer in by_name.items() if layer["class_name"] == "InputLayer"]
+    chain = []
+    while start in following:
+        start = following[start]
+        chain.append(by_name[start])
+    return chain
+
+
+def load_network(path: str | Path, n_features: int | None = None) -> DenseNetwork:
+    """The dense layers of a classifier saved by :func:`save_model`, read with h5py (no
+    TensorFlow); checks that it takes ``n_features`` inputs when given, as :func:`load_model`.
+
+    The layer order comes from the file's ``model_config`` (the graph), the arrays from
+    ``model_weights/<layer>/<layer>/kernel:0`` and ``bias:0``, the Keras 2 HDF5 layout.
+    """
+    import json
+
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise GeoxaiError(f"model file {path} does not exist: run the train rule first")
+    try:
+        with h5py.File(path, "r") as file:
+            config = json.loads(file.attrs["model_config"])
+            chain = _layer_chain(config, path)
+            stored = file["model_weights"]
+            layers, softmax = [], False
+            for position, layer in enumerate(chain):
+                settings = layer["config"]
+                activation = settings.get("activation", "linear")
+                if activation not in _NETWORK_ACTIVATIONS or (
+                    activation == "softmax" and position != len(chain) - 1
+                ):
+                    raise GeoxaiError(
+                        f"model file {path}: layer {settings['name']!r} has activation "
+                        f"{activation!r}; the numpy code needs ReLU hidden layers, a linear "
+                        "logits layer and an optional final softmax: use explain.backend: "
+                        "innvestigate for other networks"
+                    )
+                if activation == "softmax":
+                    softmax = True
+                    if layer["class_name"] == "Activation":
+                        continue
+                    activation = "linear"  # a Dense layer with a softmax: logits, then softmax
+                if layer["class_name"] != "Dense":
+                    raise GeoxaiError(f"model file {path}: layer {settings['name']!r} is an "
+                                      f"{layer['class_name']} with activation {activation!r}; "
+                                      "use explain.backend: innvestigate")
+                group = stored[settings["name"]]
+                names = [name.decode() if isinstance(name, bytes) else str(name)
+                         for name in group.attrs["weight_names"]]
+                arrays = {name.rsplit("/", 1)[-1].split(":")[0]: group[name][()] for name in names}
+                if "bias" not in arrays:
+                    raise GeoxaiError(f"model file {path}: layer {settings['name']!r} has no "
+                                      "bias; the numpy code needs biases on every dense layer")
+                layers.append(DenseLayerWeights(
+                    settings["name"], np.ascontiguousarray(arrays["kernel"], dtype=np.float32),
+                    np.asarray(arrays["bias"], dtype=np.float32), activation))
+    except (OSError, KeyError, ValueError) as error:
+        raise GeoxaiError(f"model file {path} cannot be read ({error!r}): delete it and "
+                          "retrain") from error
+    if not layers:
+        raise GeoxaiError(f"model file {path} has no dense layers: delete it and retrain")
+    for before, after in itertools.pairwise(layers):
+        if before.kernel.shape[1] != after.kernel.shape[0]:
+            raise GeoxaiError(f"model file {path}: layer {after.name!r} takes "
+                              f"{after.kernel.shape[0]} inputs but {before.name!r} gives "
+                              f"{before.kernel.shape[1]}: delete it and retrain")
+    network = DenseNetwork(str(path), config.get("config", {}).get("name", path.stem),
+                           tuple(layers), softmax)
+    expected = network.input_shape[-1]
+    if n_features is not None and expected != n_features:
+        raise GeoxaiError(
+            f"model file {path} takes {expected} inputs but the anomaly grid has {n_features} "
+            "cells: the model was trained on another grid; delete it and retrain"
+        )
+    return network

@@ -65,10 +65,9 @@ def load_samples(anomalies_path: str | Path, labels_path: str | Path) -> Samples
             f"label table {labels_path} has {len(missing)} month(s) without SST anomalies in "
             f"{anomalies_path} (first: {missing[0]}): rerun the labels rule after the anomalies rule"
         )
-    rows = np.array([position[t] for t in table["time"]])
-    maps = anomalies["sst_anomaly"].values[rows]
+    rows = np.array([position[t] for t in table["time"]], dtype=np.int64)
     return Samples(
-        inputs=maps.reshape(len(rows), -1).astype(np.float32),
+        inputs=_labelled_maps(anomalies["sst_anomaly"], rows).reshape(len(rows), -1),
         labels=table["label"].to_numpy(dtype=int),
         split=table["split"].to_numpy(dtype=str),
         time=table["time"].to_numpy(dtype=str),
@@ -76,5 +75,35 @@ def load_samples(anomalies_path: str | Path, labels_path: str | Path) -> Samples
         index=table["index"].to_numpy(dtype=float),
         lat=anomalies["lat"].values,
         lon=anomalies["lon"].values,
+        ocean_mask=anomalies["ocean_mask"].values.astype(np.int8),
+    )
+
+
+def _labelled_maps(field, rows: np.ndarray) -> np.ndarray:
+    """``field[rows]`` as float32, read one storage chunk of latitudes at a time.
+
+    The anomaly files store all months of a band of latitudes in one chunk: reading the whole
+    record and then picking the labelled months held both in memory (twice the labelled maps
+    at 1°, every page of it freshly touched), while indexing the file by month directly makes
+    HDF5 decompress each chunk once per month.
+    """
+    n_lat, n_lon = field.sizes["lat"], field.sizes["lon"]
+    band = (field.encoding.get("chunksizes") or (None, n_lat))[1] or n_lat
+    maps = np.empty((len(rows), n_lat, n_lon), dtype=np.float32)
+    for first in range(0, n_lat, band):
+        lats = slice(first, first + band)
+        np.take(field[:, lats].values, rows, axis=0, out=maps[:, lats])
+    return maps
+
+
+def load_grid(anomalies_path: str | Path) -> Samples:
+    """No samples, only the grid of ``anomalies_path`` (its maps are not read): for a job that
+    needs the network's input layout but no anomaly map."""
+    anomalies = open_anomalies(anomalies_path)
+    lat, lon = anomalies["lat"].values, anomalies["lon"].values
+    empty = np.zeros(0)
+    return Samples(
+        inputs=np.zeros((0, lat.size * lon.size), dtype=np.float32), labels=empty.astype(int),
+        split=empty.astype(str), time=empty.astype(str), index=empty, lat=lat, lon=lon,
         ocean_mask=anomalies["ocean_mask"].values.astype(np.int8),
     )

@@ -17,8 +17,9 @@ def relevance(model: str, anomalies: str, labels: str, relevance: Sequence[str],
               parameters: dict[str, Any], config: dict[str, Any] | None = None) -> None:
     """Relevance (or attribution) of the winning logit for every labelled sample, one file per
     method: the network is loaded once for all of them. ``parameters`` is the
-    ``explain.parameters`` section: each method's own settings."""
-    from geoxai.learn.models import load_model, predict_probabilities
+    ``explain.parameters`` section: each method's own settings. With ``backend`` numpy the
+    network's weights are read with h5py: the job never imports TensorFlow."""
+    from geoxai.learn.models import load_model, load_network, predict_probabilities
     from geoxai.learn.samples import load_samples
     from geoxai.xai.explain import explain
 
@@ -26,7 +27,7 @@ def relevance(model: str, anomalies: str, labels: str, relevance: Sequence[str],
         raise GeoxaiError(f"{len(methods)} methods ({', '.join(methods)}) but {len(relevance)} "
                           "relevance files: give one file per method, in the same order")
     samples = load_samples(anomalies, labels)
-    network = load_model(model, samples.n_features)
+    network = (load_network if backend == "numpy" else load_model)(model, samples.n_features)
     predicted = predict_probabilities(network, samples.inputs).argmax(axis=1)
     for method, output in zip(methods, relevance):
         chosen = _method_parameters(method, (parameters or {}).get(method), anomalies)
@@ -64,17 +65,20 @@ def _method_parameters(method: str, given: dict[str, Any] | None,
 def optimal_input(model: str, anomalies: str, labels: str, optimal_input: str,
                   class_index: int, seed: int, settings: dict[str, Any], class_names: Sequence[str],
                   config: dict[str, Any] | None = None) -> None:
-    """Backwards optimization: the input that the network finds most typical of a class."""
-    from geoxai.learn.models import load_model
-    from geoxai.learn.samples import load_samples
+    """Backwards optimization: the input that the network finds most typical of a class.
+
+    Plain numpy on the weights read with h5py (no TensorFlow); the anomaly maps are read only
+    when the descent starts from the class composite (``optimal_input.start: composite``)."""
+    from geoxai.learn.models import load_network
+    from geoxai.learn.samples import load_grid, load_samples
     from geoxai.xai.optimal_input import OptimalInputSettings
     from geoxai.xai.optimal_input import optimal_input as optimize
 
-    samples = load_samples(anomalies, labels)
+    chosen = OptimalInputSettings.from_config(settings)
+    samples = load_samples(anomalies, labels) if chosen.start == "composite" else load_grid(anomalies)
     if not 0 <= class_index < len(class_names):
         raise GeoxaiError(f"class {class_index} does not exist: classes are 0..{len(class_names) - 1}")
-    network = load_model(model, samples.n_features)
-    chosen = OptimalInputSettings.from_config(settings)
+    network = load_network(model, samples.n_features)
     result = optimize(
         network, class_index, steps=chosen.steps, step_size=chosen.step_size,
         l2_penalty=chosen.l2_penalty,

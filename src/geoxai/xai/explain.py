@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.learn.models import DenseNetwork, load_model
 from geoxai.xai.innvestigate_backend import explain_innvestigate
 from geoxai.xai.numpy_backend import (
     NUMPY_BLOCK_BYTES,
@@ -107,6 +108,9 @@ def explain(
 ) -> Explanation:
     """Explain the winning logit of each row of ``inputs`` (samples, features) with ``rule``.
 
+    ``model`` is a Keras model or a :class:`geoxai.learn.models.DenseNetwork` (its weights read
+    without TensorFlow; the innvestigate backend then loads the Keras model from its file).
+
     ``parameters`` are the rule's own (its entry's ``parameters`` name them and their defaults;
     an unknown key raises :class:`GeoxaiError` naming ``explain.parameters.<rule>.<key>``).
     ``epsilon`` is the ε-rule's parameter for callers that predate ``parameters``;
@@ -142,6 +146,8 @@ def explain(
     if chosen.kind == "occlusion":
         grid_cells(grid, expected)  # fails early, with the same message, on a missing grid
     used = backend if chosen.analyzer is not None else "numpy"
+    if used == "innvestigate" and isinstance(model, DenseNetwork):
+        model = load_model(model.path)  # iNNvestigate analyses the Keras model itself
     if len(inputs) == 0:
         relevance, winner, logit = inputs.copy(), np.zeros(0, np.int64), np.zeros(0, np.float32)
     else:

@@ -32,14 +32,25 @@ def weights_of(model) -> Weights:
     """Kernels and biases (float32) of the model's dense layers, from the input to the logits.
 
     Checks that the model is the family the numpy code assumes: ReLU hidden layers and a linear
-    logits layer, all with biases (a trailing softmax layer is allowed and ignored).
+    logits layer, all with biases (a trailing softmax layer is allowed and ignored). ``model`` is
+    a Keras model or a :class:`geoxai.learn.models.DenseNetwork` (read without TensorFlow).
     """
-    import tensorflow as tf
+    from geoxai.learn.models import DenseNetwork
 
-    dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
+    if isinstance(model, DenseNetwork):
+        dense = list(model.layers)
+        found = [layer.activation for layer in dense]
+        biased = True  # load_network refuses layers without a bias
+        pairs = [(layer.kernel, layer.bias) for layer in dense]
+    else:
+        import tensorflow as tf
+
+        dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
+        found = [layer.get_config()["activation"] for layer in dense]
+        biased = all(layer.use_bias for layer in dense)
+        pairs = [layer.get_weights() for layer in dense]
     expected = ["relu"] * (len(dense) - 1) + ["linear"]
-    found = [layer.get_config()["activation"] for layer in dense]
-    if not dense or found != expected or not all(layer.use_bias for layer in dense):
+    if not dense or found != expected or not biased:
         raise GeoxaiError(
             f"model {model.name!r} has dense layers with activations {found}; the numpy code "
             "needs ReLU hidden layers and a linear logits layer, all with biases "
@@ -47,7 +58,7 @@ def weights_of(model) -> Weights:
         )
     return [
         (np.ascontiguousarray(kernel, dtype=np.float32), np.asarray(bias, dtype=np.float32))
-        for kernel, bias in (layer.get_weights() for layer in dense)
+        for kernel, bias in pairs
     ]
 
 
@@ -159,6 +170,10 @@ def _explain_integrated(layers, inputs, rule: Rule, parameters, batch_size):
     winner = np.empty(len(inputs), dtype=np.int64)
     winning_logit = np.empty(len(inputs), dtype=np.float32)
     rows = numpy_block_rows(inputs.shape[1], batch_size)
+    # input - baseline goes to one reused buffer (a fresh block-sized array per block costs page
+    # faults as long as the products); a zero baseline needs none
+    shifted = None if not baseline.any() else np.empty((min(rows, len(inputs)), inputs.shape[1]),
+                                                       dtype=np.float32)
     for start in range(0, len(inputs), rows):
         block = slice(start, start + rows)
         block_inputs = inputs[block]
@@ -171,7 +186,10 @@ def _explain_integrated(layers, inputs, rule: Rule, parameters, batch_size):
         )
         mean_gradient = gradient.reshape(len(block_inputs), steps, -1).mean(axis=1)
         result = np.matmul(mean_gradient, first.kernel.T, out=relevance[block])
-        result *= block_inputs - baseline
+        if shifted is None:
+            result *= block_inputs
+        else:
+            result *= np.subtract(block_inputs, baseline, out=shifted[: len(block_inputs)])
     return relevance, winner, winning_logit
 
 
