@@ -104,6 +104,7 @@ def load_grid(anomalies_path: str | Path) -> Samples:
     empty = np.zeros(0)
     return Samples(
         inputs=np.zeros((0, lat.size * lon.size), dtype=np.float32), labels=empty.astype(int),
-        split=empty.astype(str), time=empty.astype(str), index=empty, lat=lat, lon=lon,
+        split=empty.astype(str), time=empty.astype(str), dates=empty.astype("datetime64[ns]"),
+        index=empty, lat=lat, lon=lon,
         ocean_mask=anomalies["ocean_mask"].values.astype(np.int8),
     )

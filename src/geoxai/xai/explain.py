@@ -90,7 +90,7 @@ class ExplainSettings:
     """The ``explain`` config section. ``rules`` has no default: the config names them."""
 
     rules: tuple[str, ...] = ()
-    backend: str = "innvestigate"
+    backend: str = "numpy"
     parameters: Mapping[str, Any] = field(default_factory=dict)  # by method; defaults in RULES
 
 
