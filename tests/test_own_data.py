@@ -189,7 +189,9 @@ def test_annual_means_in_years_since_units(tmp_path):
     in_base = (years >= 1960) & (years <= 1969)
     assert np.abs(result["sst_anomaly"].values[in_base][:, ocean].mean(axis=0)).max() < 1e-5
     assert "climatology" in result["sst_anomaly"].attrs["comment"]
-    assert result["sst_anomaly"].attrs["cell_methods"] == "time: mean (12-month)"
+    # CF cell_methods take no free text in parentheses: the sampling is said in the comment.
+    assert result["sst_anomaly"].attrs["cell_methods"] == "time: mean"
+    assert result["sst_anomaly"].attrs["comment"].startswith("12-month means; ")
 
     index = monthly_index(seed=3)
     table, _ = run_steps(tmp_path, path, {}, {"index_months": "sample"}, index,
@@ -260,7 +262,8 @@ def test_extra_coordinates_never_reach_the_anomaly_file(tmp_path):
         assert "bounds" not in result["time"].attrs
         # Monthly bounds: each sample covers its own month.
         assert result["covered_months"].values[0] == "1950-01/1950-01"
-        assert result["sst_anomaly"].attrs["cell_methods"] == "time: mean (monthly)"
+        assert result["sst_anomaly"].attrs["cell_methods"] == "time: mean"
+        assert result["sst_anomaly"].attrs["comment"].startswith("monthly means; ")
 
 
 def test_errors_name_the_users_file_and_the_full_key(tmp_path):
