@@ -285,6 +285,17 @@ def save_model(model, path: str | Path) -> None:
         model.save(tmp, save_format="h5", include_optimizer=False)
 
 
+def _on_grid(network, path: Path, n_features: int | None):
+    """``network`` (Keras or h5py-read) when it takes ``n_features`` inputs; else a clear error."""
+    expected = network.input_shape[-1]
+    if n_features is not None and expected != n_features:
+        raise GeoxaiError(
+            f"model file {path} takes {expected} inputs but the anomaly grid has {n_features} "
+            "cells: the model was trained on another grid; delete it and retrain"
+        )
+    return network
+
+
 def load_model(path: str | Path, n_features: int | None = None):
     """Reload a saved classifier; check that it takes ``n_features`` inputs when given."""
     tf = configure_tensorflow()
@@ -295,13 +306,7 @@ def load_model(path: str | Path, n_features: int | None = None):
         model = tf.keras.models.load_model(path, compile=False)
     except (OSError, ValueError) as error:
         raise GeoxaiError(f"model file {path} cannot be read ({error}): delete it and retrain") from error
-    expected = model.input_shape[-1]
-    if n_features is not None and expected != n_features:
-        raise GeoxaiError(
-            f"model file {path} takes {expected} inputs but the anomaly grid has {n_features} "
-            "cells: the model was trained on another grid; delete it and retrain"
-        )
-    return model
+    return _on_grid(model, path, n_features)
 
 
 def predict_probabilities(model, inputs: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -451,10 +456,4 @@ def load_network(path: str | Path, n_features: int | None = None) -> DenseNetwor
                               f"{before.kernel.shape[1]}: delete it and retrain")
     network = DenseNetwork(str(path), config.get("config", {}).get("name", path.stem),
                            tuple(layers), softmax)
-    expected = network.input_shape[-1]
-    if n_features is not None and expected != n_features:
-        raise GeoxaiError(
-            f"model file {path} takes {expected} inputs but the anomaly grid has {n_features} "
-            "cells: the model was trained on another grid; delete it and retrain"
-        )
-    return network
+    return _on_grid(network, path, n_features)
