@@ -27,6 +27,16 @@ CLASS_NAMES = ["La Nina", "El Nino"]
 OPTIMAL_INPUT = {"steps": 50000, "step_size": 0.01, "l2_penalty": 25.0}
 
 
+def _config_compression() -> str:
+    """``explain.compression`` of config/config.yaml: the relevance files as the paper run stores
+    them."""
+    import yaml
+    from measure import REPOSITORY
+
+    config = yaml.safe_load((REPOSITORY / "config" / "config.yaml").read_text())
+    return config["explain"]["compression"]
+
+
 def _files(folder: Path) -> dict[str, str]:
     """The 1° anomaly file (the package's anomaly step), a label table and a saved network."""
     import pandas as pd
@@ -67,7 +77,7 @@ def job_commands(paths: dict[str, str], scratch: Path) -> dict[str, list[str]]:
     common = {"model": paths["model.h5"], "anomalies": paths["anomalies.nc"],
               "labels": paths["labels.csv"]}
     relevance = {**common, "methods": "alpha_1_beta_0", "seed": 0, "parameters": "{}",
-                 "class-names": CLASS_NAMES}
+                 "compression": _config_compression(), "class-names": CLASS_NAMES}
     return {
         "relevance_numpy": _job("relevance", {**relevance, "backend": "numpy",
                                               "relevance": str(scratch / "relevance_numpy.nc")}),
@@ -107,7 +117,9 @@ def job_parts(paths: dict[str, str], output: str) -> dict[str, Any]:
     maps = samples.to_maps(explanation.relevance) * samples.ocean_mask
     dataset = relevance_dataset(samples, maps, explanation, predicted, "alpha_1_beta_0", "numpy",
                                 0, CLASS_NAMES)
-    provenance.write_netcdf_atomic(dataset, output)
+    provenance.write_netcdf_atomic(dataset, output, compression=_config_compression(),
+                                   inputs={"model": paths["model.h5"],
+                                           "anomalies": paths["anomalies.nc"]})
     result["write_s"] = time.perf_counter() - start
     result["output_mb"] = Path(output).stat().st_size / 1e6
     result["total_s"] = sum(result[key] for key in ("read_s", "load_model_s", "explain_s",
@@ -162,7 +174,8 @@ def run(quick: bool, repeats: int) -> list[Figure]:
     work = parts["explain_s"]
     split = (f"in one process: read the labelled maps {parts['read_s']:.2f} s, load the weights "
              f"(h5py) + predict {parts['load_model_s']:.2f} s, explain {parts['explain_s']:.2f} s, "
-             f"build + write the relevance file ({parts['output_mb']:.0f} MB, zlib) "
+             f"build + write the relevance file ({parts['output_mb']:.0f} MB, "
+             f"{_config_compression()}, with the inputs' sha256) "
              f"{parts['write_s']:.2f} s")
     figures = [
         Figure("jobs", "relevance job, numpy backend, 1 rule (alpha_1_beta_0)", size,

@@ -279,7 +279,7 @@ import sys
 from geoxai.steps.explain import optimal_input, relevance
 files = {files!r}
 relevance(**files, relevance=[{str(tmp_path / 'z.nc')!r}], methods=["z"], backend="numpy",
-          seed=0, parameters={{}}, class_names=["cold", "warm"])
+          seed=0, parameters={{}}, compression="zstd", class_names=["cold", "warm"])
 optimal_input(**files, optimal_input={str(tmp_path / 'optimal.nc')!r}, class_index=1, seed=0,
               settings={{"steps": 500}}, class_names=["cold", "warm"])
 print(sorted(name for name in ("tensorflow", "keras", "innvestigate") if name in sys.modules))

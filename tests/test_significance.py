@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import netCDF4
 import numpy as np
 import pandas as pd
 import pytest
@@ -246,14 +247,21 @@ def test_steps_find_the_planted_box_significant_and_the_null_learns_nothing(tmp_
         real.append(str(tmp_path / f"seed{seed}_{method}.nc"))
         explain_step(model=str(tmp_path / f"seed{seed}.h5"), **inputs, relevance=[real[-1]],
                      methods=[method], backend="numpy", seed=seed, parameters={},
-                     class_names=common["class_names"])
+                     compression="zstd", class_names=common["class_names"])
     for k in range(4):
         null.append(str(tmp_path / f"null{k}_{method}.nc"))
         scores = null_network(**inputs, seed=1000 + k, model=str(tmp_path / f"null{k}.h5"),
                               metrics=str(tmp_path / f"null{k}.json"), relevance=[null[-1]],
-                              methods=[method], backend="numpy", parameters={}, **common)
+                              methods=[method], backend="numpy", parameters={},
+                              compression="zlib", **common)
         assert scores["accuracy"]["validation"] < 0.7, "shuffled labels: near chance"
         assert json.loads((tmp_path / f"null{k}.json").read_text())["seed"] == 1000 + k
+    # explain.compression: the real networks' files in zstd, the null ones in zlib, read alike
+    stored = {name: netCDF4.Dataset(name) for name in (real[0], null[0])}
+    assert [f["relevance"].filters()["zstd"] for f in stored.values()] == [True, False]
+    assert [f["relevance"].filters()["zlib"] for f in stored.values()] == [False, True]
+    for opened in stored.values():
+        opened.close()
     settings = {"networks": 4, "bootstrap": 10}
     result = significance(relevance=real, null_relevance=null, **inputs,
                           significance=str(tmp_path / "significance.nc"),

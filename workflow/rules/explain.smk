@@ -29,13 +29,15 @@ rule relevance:
         methods=config["explain"]["rules"],
         backend=config["explain"]["backend"],
         parameters=json.dumps(config["explain"].get("parameters", {})),
+        compression=config["explain"]["compression"],
         class_names=class_names_of_app,
         config=provenance_config("model", "training", "explain"),
     shell:
         "python -m geoxai relevance --model {input.model:q} --anomalies {input.anomalies:q}"
         " --labels {input.labels:q} --relevance {output.relevance:q} --methods {params.methods:q}"
         " --backend {params.backend:q} --seed {wildcards.seed} --parameters {params.parameters:q}"
-        " --class-names {params.class_names:q} --config {params.config:q} > {log:q} 2>&1"
+        " --compression {params.compression:q} --class-names {params.class_names:q}"
+        " --config {params.config:q} > {log:q} 2>&1"
 
 
 rule optimal_input:

@@ -49,6 +49,7 @@ rule null_network:
         methods=SIGNIFICANCE_METHODS,
         backend=config["explain"]["backend"],
         parameters=json.dumps(config["explain"].get("parameters", {})),
+        compression=config["explain"]["compression"],
         class_names=class_names_of_app,
         config=provenance_config(
             "model", "training", "explain", "significance.seed_offset"
@@ -58,6 +59,7 @@ rule null_network:
         " --seed {params.seed} --model {output.model:q} --metrics {output.metrics:q}"
         " --relevance {output.relevance:q} --methods {params.methods:q}"
         " --backend {params.backend:q} --parameters {params.parameters:q}"
+        " --compression {params.compression:q}"
         " --model-config {params.model_config:q} --training-config {params.training_config:q}"
         " --class-names {params.class_names:q} --config {params.config:q} > {log:q} 2>&1"
 

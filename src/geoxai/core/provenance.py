@@ -190,12 +190,23 @@ def describe_input(path: str | os.PathLike, config_key: str | None = None) -> st
     return f"{path} ({origin}, config key {config_key})" if config_key else f"{path} ({origin})"
 
 
-def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, compress: bool = True,
+#: How :func:`write_netcdf_atomic` can store numeric variables (netCDF-4 filter settings). zlib is
+#: readable by every netCDF-4 tool; zstd gives the same size about 5x faster to write and 2x
+#: faster to read (1° relevance of 822 samples: 0.6 s against 3.0 s) but needs netCDF-C 4.9 or
+#: later with its filter plugins (the netCDF4 and h5py wheels have them); none suits a large
+#: intermediate read by many jobs (the anomalies).
+COMPRESSIONS: dict[str, dict[str, Any]] = {
+    "zlib": {"zlib": True, "complevel": 1},
+    "zstd": {"compression": "zstd", "complevel": 1},
+    "none": {},
+}
+
+
+def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, compression: str = "zlib",
                         **attrs: Any) -> None:
     """Write ``dataset`` to NetCDF-4 atomically, with provenance merged into its global attributes.
 
-    ``compress`` stores the numeric variables with zlib (level 1); without it they are stored
-    plainly, which a large intermediate read by many jobs (the anomalies) is better off with.
+    ``compression`` is how the numeric variables are stored, a key of :data:`COMPRESSIONS`.
     Other keyword arguments are passed to :func:`provenance_attrs`; the dataset's own
     ``references`` (e.g. the method a product implements) follow the workflow's.
     """
@@ -212,7 +223,7 @@ def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, compress: 
     for name, variable in out.data_vars.items():
         if variable.dtype.kind not in "fiu" or variable.ndim == 0:
             continue
-        encoding[name] = {"zlib": True, "complevel": 1} if compress else {}
+        encoding[name] = dict(COMPRESSIONS[compression])
         if variable.chunks:
             # Storage chunks equal to the dask blocks: each block is compressed once, never rewritten
             # (netCDF's default chunking made writing block by block 10x slower).

@@ -67,7 +67,8 @@ def anomaly_dataset(
 
 def write_anomalies(dataset: xr.Dataset, path: str | os.PathLike, config: dict[str, Any] | None = None,
                     inputs: dict[str, str | os.PathLike] | None = None, compress: bool = False) -> None:
-    write_netcdf_atomic(dataset, path, compress=compress, config=config, inputs=inputs)
+    write_netcdf_atomic(dataset, path, compression="zlib" if compress else "none", config=config,
+                        inputs=inputs)
 
 
 def open_anomalies(path: str | Path) -> xr.Dataset:

@@ -83,7 +83,7 @@ def relevance_dataset(samples, maps: np.ndarray, explanation, predicted: np.ndar
         attrs["comment"] = explanation.note
     return xr.Dataset(
         {
-            "relevance": (("sample", "lat", "lon"), maps.astype(np.float32), {
+            "relevance": (("sample", "lat", "lon"), np.asarray(maps, dtype=np.float32), {
                 "long_name": f"{quantity} ({label}) of the winning class logit",
                 "units": "1",
                 "comment": f"raw, not normalized; land cells are exactly 0; {NO_STANDARD_NAME}"}),

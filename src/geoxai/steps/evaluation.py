@@ -31,10 +31,10 @@ def _ocean_cells(samples) -> np.ndarray:
 
 def _explainer(samples, methods, backend, parameters, anomalies, seed):
     """explain(network, method) of the given samples, with explain.parameters."""
-    from geoxai.steps.explain import _method_parameters
+    from geoxai.steps.explain import method_parameters
     from geoxai.xai.explain import explain
 
-    chosen = {m: _method_parameters(m, (parameters or {}).get(m), anomalies) for m in methods}
+    chosen = {m: method_parameters(m, (parameters or {}).get(m), anomalies) for m in methods}
     grid = (samples.lat, samples.lon, samples.ocean_mask)
 
     def run(network, method: str) -> np.ndarray:

@@ -14,34 +14,55 @@ from geoxai.products.relevance import optimal_input_dataset, relevance_dataset
 
 def relevance(model: str, anomalies: str, labels: str, relevance: Sequence[str],
               methods: Sequence[str], backend: str, seed: int, class_names: Sequence[str],
-              parameters: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+              parameters: dict[str, Any], compression: str,
+              config: dict[str, Any] | None = None) -> None:
     """Relevance (or attribution) of the winning logit for every labelled sample, one file per
     method: the network is loaded once for all of them. ``parameters`` is the
-    ``explain.parameters`` section: each method's own settings. With ``backend`` numpy the
-    network's weights are read with h5py: the job never imports TensorFlow."""
+    ``explain.parameters`` section: each method's own settings; ``compression`` is
+    ``explain.compression``, how the files are stored. With ``backend`` numpy the network's
+    weights are read with h5py: the job never imports TensorFlow."""
     from geoxai.learn.models import load_model, load_network, predict_probabilities
     from geoxai.learn.samples import load_samples
-    from geoxai.xai.explain import explain
 
-    if len(relevance) != len(methods):
-        raise GeoxaiError(f"{len(methods)} methods ({', '.join(methods)}) but {len(relevance)} "
-                          "relevance files: give one file per method, in the same order")
+    check_one_file_per_method(methods, relevance)
     samples = load_samples(anomalies, labels)
     network = (load_network if backend == "numpy" else load_model)(model, samples.n_features)
     predicted = predict_probabilities(network, samples.inputs).argmax(axis=1)
-    for method, output in zip(methods, relevance):
-        chosen = _method_parameters(method, (parameters or {}).get(method), anomalies)
+    write_relevance_files(network, samples, predicted, methods, relevance, backend=backend,
+                          seed=seed, class_names=class_names, parameters=parameters,
+                          anomalies=anomalies, compression=compression, config=config,
+                          inputs={"model": model, "anomalies": anomalies})
+
+
+def check_one_file_per_method(methods: Sequence[str], files: Sequence[str]) -> None:
+    if len(files) != len(methods):
+        raise GeoxaiError(f"{len(methods)} methods ({', '.join(methods)}) but {len(files)} "
+                          "relevance files: give one file per method, in the same order")
+
+
+def write_relevance_files(network: Any, samples: Any, predicted: Any, methods: Sequence[str],
+                          files: Sequence[str], *, backend: str, seed: int,
+                          class_names: Sequence[str], parameters: dict[str, Any] | None,
+                          anomalies: str, compression: str, config: dict[str, Any] | None,
+                          inputs: dict[str, str], attrs: dict[str, str] | None = None) -> None:
+    """Explain every sample of ``samples`` with each method and write its relevance file: the
+    step of the real networks (:func:`relevance`) and of the shuffled-label ones
+    (``null_network``). ``attrs`` are added to each file's global attributes."""
+    from geoxai.xai.explain import explain
+
+    for method, output in zip(methods, files):
+        chosen = method_parameters(method, (parameters or {}).get(method), anomalies)
         explanation = explain(network, samples.inputs, method, backend=backend, parameters=chosen,
                               seed=seed, grid=(samples.lat, samples.lon, samples.ocean_mask))
         maps = samples.to_maps(explanation.relevance) * samples.ocean_mask
         dataset = relevance_dataset(samples, maps, explanation, predicted, method, backend, seed,
                                     class_names)
-        provenance.write_netcdf_atomic(
-            dataset, output, config=config, inputs={"model": model, "anomalies": anomalies}
-        )
+        dataset.attrs.update(attrs or {})
+        provenance.write_netcdf_atomic(dataset, output, compression=compression, config=config,
+                                       inputs=inputs)
 
 
-def _method_parameters(method: str, given: dict[str, Any] | None,
+def method_parameters(method: str, given: dict[str, Any] | None,
                        anomalies: str) -> dict[str, Any]:
     """A method's parameters with a ``baseline`` month (``YYYY-MM``) replaced by that month's
     anomaly map from ``anomalies``: integrated gradients then integrates from that state."""

@@ -13,13 +13,13 @@ import xarray as xr
 
 from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
-from geoxai.products.relevance import read_relevance, relevance_dataset
+from geoxai.products.relevance import read_relevance
 
 
 def null_network(anomalies: str, labels: str, seed: int, model: str, metrics: str,
                  relevance: Sequence[str], methods: Sequence[str], backend: str,
                  parameters: dict[str, Any], model_config: dict[str, Any],
-                 training_config: dict[str, Any], class_names: Sequence[str],
+                 training_config: dict[str, Any], class_names: Sequence[str], compression: str,
                  config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train one network on training labels shuffled in year blocks (validation labels kept),
     with the real networks' settings; explain every sample with each method, one file each.
@@ -36,13 +36,10 @@ def null_network(anomalies: str, labels: str, seed: int, model: str, metrics: st
     )
     from geoxai.learn.samples import load_samples
     from geoxai.products.metrics import write_metrics
-    from geoxai.steps.explain import _method_parameters
-    from geoxai.xai.explain import explain
+    from geoxai.steps.explain import check_one_file_per_method, write_relevance_files
     from geoxai.xai.significance import shuffle_in_year_blocks
 
-    if len(relevance) != len(methods):
-        raise GeoxaiError(f"{len(methods)} methods ({', '.join(methods)}) but {len(relevance)} "
-                          "relevance files: give one file per method, in the same order")
+    check_one_file_per_method(methods, relevance)
     samples = load_samples(anomalies, labels)
     check_both_classes(
         pd.DataFrame({"label": samples.labels, "split": samples.split}), class_names, labels
@@ -66,19 +63,12 @@ def null_network(anomalies: str, labels: str, seed: int, model: str, metrics: st
     }
     save_model(result.model, model)
     write_metrics(metrics, scores)
-    for method, output in zip(methods, relevance):
-        chosen = _method_parameters(method, (parameters or {}).get(method), anomalies)
-        explanation = explain(result.model, samples.inputs, method, backend=backend,
-                              parameters=chosen, seed=seed,
-                              grid=(samples.lat, samples.lon, samples.ocean_mask))
-        maps = samples.to_maps(explanation.relevance) * samples.ocean_mask
-        dataset = relevance_dataset(samples, maps, explanation, predicted, method,
-                                    explanation.backend, seed, class_names)
-        dataset.attrs["null_network"] = ("trained on training labels shuffled in blocks of a "
-                                         "year; true_class holds the real labels")
-        provenance.write_netcdf_atomic(
-            dataset, output, config=config, inputs={"model": model, "anomalies": anomalies}
-        )
+    write_relevance_files(
+        result.model, samples, predicted, methods, relevance, backend=backend, seed=seed,
+        class_names=class_names, parameters=parameters, anomalies=anomalies,
+        compression=compression, config=config, inputs={"model": model, "anomalies": anomalies},
+        attrs={"null_network": "trained on training labels shuffled in blocks of a year; "
+                               "true_class holds the real labels"})
     return scores
 
 

@@ -92,6 +92,7 @@ class ExplainSettings:
     rules: tuple[str, ...] = ()
     backend: str = "numpy"
     parameters: Mapping[str, Any] = field(default_factory=dict)  # by method; defaults in RULES
+    compression: str = "zstd"  # how the relevance files are stored: provenance.COMPRESSIONS
 
 
 def explain(
