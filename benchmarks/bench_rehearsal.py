@@ -10,6 +10,11 @@ record served. Results go to benchmarks/output/rehearsal/ (JSON and log); the ta
 benchmarks/README.md quotes them.
 
     python benchmarks/bench_rehearsal.py [--years 200] [--keep]
+    python benchmarks/bench_rehearsal.py --dag   # only the dry run of the paper-size DAG
+
+With ``--dag`` only Application 2's targets checkpoint runs (a dry run cannot list the boxes'
+jobs before it), then ``snakemake -n`` of rule all, both applications, is timed: the job
+count does not depend on ``--years``, so this is the paper run's DAG.
 """
 
 from __future__ import annotations
@@ -23,7 +28,12 @@ import time
 from pathlib import Path
 
 import yaml
-from bench_workflow import find_snakemake, job_benchmarks, run_with_peak_memory
+from bench_workflow import (
+    find_snakemake,
+    job_benchmarks,
+    run_with_peak_memory,
+    without_slurm_client,
+)
 from measure import OUTPUT, REPOSITORY, load_average, machine_description, now
 
 sys.path.insert(0, str(REPOSITORY / "tests"))
@@ -67,6 +77,35 @@ def findings(run: Path, truth_nc: Path) -> dict[str, object]:
     return found
 
 
+def dry_run_after_targets(command: list[str], folder: Path, environment: dict[str, str]) -> int:
+    """Build Application 2's targets checkpoint, then time ``snakemake -n`` of rule all."""
+    import re
+
+    seconds, _, _, code = run_with_peak_memory([*command, "results/lst/targets.nc"],
+                                               folder / "targets.log", environment)
+    if code:
+        print((folder / "targets.log").read_text()[-3000:])
+        return code
+    result: dict[str, object] = {"date": now(), "machine": machine_description(),
+                                 "targets_seconds": round(seconds), "dry_runs": []}
+    for _ in range(2):
+        before = load_average()
+        seconds, _, _, code = run_with_peak_memory(
+            [*command, "-n"], folder / "dry_run.log",
+            {**environment, "PATH": without_slurm_client(folder)["PATH"]})
+        text = (folder / "dry_run.log").read_text()
+        if code:
+            print(text[-3000:])
+            return code
+        jobs = re.search(r"^total\s+(\d+)", text, re.MULTILINE)
+        result["dry_runs"].append({"seconds": round(seconds, 1), "load": [before, load_average()],
+                                   "jobs": int(jobs.group(1)) if jobs else -1})
+    result["train_jobs"] = int(re.search(r"^train\s+(\d+)", text, re.MULTILINE).group(1))
+    (folder / "dag.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--years", type=int, default=200, help="model years of the CESM-like record")
@@ -75,6 +114,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the run folder for inspection")
     parser.add_argument("--applications", default="enso,lst",
                         help="comma-separated: which applications to run (default both)")
+    parser.add_argument("--dag", action="store_true",
+                        help="run only the targets checkpoint, then time snakemake -n of rule all")
     options = parser.parse_args()
     folder = OUTPUT / "rehearsal"
     shutil.rmtree(folder, ignore_errors=True)
@@ -94,6 +135,8 @@ def main() -> int:
                    "--configfile", str(REPOSITORY / "config" / "config.yaml"),
                    str(folder / "rehearsal.yaml"),
                    "--config", f"analysis_python={sys.executable}"]
+        if options.dag:
+            return dry_run_after_targets(command, folder, {**os.environ, **served.environment})
         before = load_average()
         seconds, peak_total, peak_single, code = run_with_peak_memory(
             command, folder / "run.log", {**os.environ, **served.environment})

@@ -8,7 +8,8 @@ Usage (from the repository root, with the analysis environment's interpreter)::
     python benchmarks/run.py --only dag --dag-networks 500
 
 Stages: machine (matmul GFLOP/s, memory bandwidth), anomalies, training, lrp, optimal_input, jobs
-(whole workflow jobs at 1° against the work inside them),
+(whole workflow jobs at 1° against the work inside them), lst_paper (Application 2 at the
+paper's size: its jobs measured once, times the job counts, in core-hours),
 workflow (the demo from an empty folder), dag (``snakemake -n`` with many networks). Each figure
 is printed in a table and written to ``benchmarks/output/results.json`` with the date, the
 machine, the command and the 1-minute load average before and after it was taken. Timings are
@@ -29,12 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_anomalies
 import bench_jobs
 import bench_lrp
+import bench_paper_lst
 import bench_training
 import bench_workflow
 import machine
 from measure import OUTPUT, Figure, machine_description, now, wait_until_quiet
 
-STAGES = ("machine", "anomalies", "training", "lrp", "optimal_input", "jobs", "workflow", "dag")
+STAGES = ("machine", "anomalies", "training", "lrp", "optimal_input", "jobs", "lst_paper",
+          "workflow", "dag")
 NEEDS_LIMITS = {"training", "lrp", "optimal_input"}
 
 
@@ -72,6 +75,8 @@ def run_stage(stage: str, arguments: argparse.Namespace, limits: dict[str, float
         return bench_lrp.run_optimal_input(quick, repeats, limits)
     if stage == "jobs":
         return bench_jobs.run(quick, repeats)
+    if stage == "lst_paper":
+        return bench_paper_lst.run(quick, repeats)
     snakemake = bench_workflow.find_snakemake(arguments.snakemake)
     if stage == "workflow":
         if quick:
