@@ -81,7 +81,8 @@ def dry_run_after_targets(command: list[str], folder: Path, environment: dict[st
     """Build Application 2's targets checkpoint, then time ``snakemake -n`` of rule all."""
     import re
 
-    seconds, _, _, code = run_with_peak_memory([*command, "results/lst/targets.nc"],
+    # the target before the options: after --config it would be read as a config entry
+    seconds, _, _, code = run_with_peak_memory([command[0], "results/lst/targets.nc", *command[1:]],
                                                folder / "targets.log", environment)
     if code:
         print((folder / "targets.log").read_text()[-3000:])
