@@ -228,8 +228,8 @@ def test_string_labels_are_cf_labels_on_disk_and_the_index_again_on_reading(tmp_
 
 def test_the_checks_find_what_the_issue_named(tmp_path):
     """The checks fail on each defect the files used to have: a coordinate _FillValue, a string
-    time, an unflagged class, a free-text cell_methods note and a placeholder-free but empty
-    institution."""
+    time, an unflagged class, a free-text cell_methods note, a placeholder-free but empty
+    institution and a time mean without time bounds."""
     lat = np.array([-5.0, 5.0])
     bad = xr.Dataset(
         {"relevance": (("sample", "lat"), np.zeros((2, 2), np.float32), {
@@ -246,6 +246,13 @@ def test_the_checks_find_what_the_issue_named(tmp_path):
                      "predicted_class lacks matching flag_values", "cell_methods note (monthly)",
                      "institution is empty", "references lack the paper"):
         assert expected in problems, problems
+    unbounded = xr.Dataset(
+        {"sst": ("time", np.zeros(2, np.float32), {"long_name": "sst", "units": "K",
+                                                   "cell_methods": "time: mean"})},
+        coords={"time": ("time", [0.0, 31.0], {"standard_name": "time",
+                                               "units": "days since 2000-01-01"})})
+    unbounded.to_netcdf(tmp_path / "unbounded.nc")
+    assert "sst is a time mean but time has no bounds" in "\n".join(own_problems(tmp_path / "unbounded.nc"))
 
 
 def test_every_netcdf_output_of_the_demo_passes_the_cf_checks(demo_run):
