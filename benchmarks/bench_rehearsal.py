@@ -44,8 +44,8 @@ def findings(run: Path, truth_nc: Path) -> dict[str, object]:
     """What the run found, so that a finished rehearsal says more than that it finished."""
     import numpy as np
     import pandas as pd
-    import xarray as xr
 
+    from geoxai.core.provenance import open_product
     from geoxai.xai.composites import relevance_share_in_region
 
     found: dict[str, object] = {}
@@ -57,8 +57,8 @@ def findings(run: Path, truth_nc: Path) -> dict[str, object]:
         accuracy = table[table["seed"].str.isdigit()]["validation_accuracy"]
         found["enso_validation_accuracy"] = {"median": float(accuracy.median()),
                                              "min": float(accuracy.min()), "seeds": len(accuracy)}
-        with xr.open_dataset(next((enso / "composites" / "nino34").glob("*.nc"))) as composite, \
-                xr.open_dataset(truth_nc) as truth:
+        with open_product(next((enso / "composites" / "nino34").glob("*.nc"))) as composite, \
+                open_product(truth_nc) as truth:
             found["enso_relevance_share_in_signal_region_over_area_share"] = {
                 str(name): round(float(relevance_share_in_region(
                     composite["relevance_composite_mean"].values[c],
@@ -66,7 +66,7 @@ def findings(run: Path, truth_nc: Path) -> dict[str, object]:
                 for c, name in enumerate(composite["class"].values)}
     skill_nc = run / "results" / "lst" / "skill.nc"
     if skill_nc.exists():
-        with xr.open_dataset(skill_nc) as skill:
+        with open_product(skill_nc) as skill:
             accuracy = dict(zip(map(str, skill["box"].values),
                                 skill["validation_accuracy_median"].values.tolist()))
         driven = "lat30_lon260"  # tests/rehearsal.py: cesm_settings

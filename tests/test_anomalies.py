@@ -13,6 +13,7 @@ import pytest
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 from geoxai.enso.anomalies import AnomalySettings, anomaly_block, coarsen_to, compute_anomalies
 from geoxai.enso.sources import open_sst
 
@@ -142,8 +143,8 @@ def test_memory_stays_bounded_by_the_chunk_not_the_file(tmp_path):
     print(f"file {size_mb:.0f} MB, baseline {memory['baseline']:.0f} MB, peak {memory['peak']:.0f} MB")
     assert size_mb > 250
     assert growth < 0.5 * size_mb, memory
-    with xr.open_dataset(tmp_path / "anomalies.nc") as out:
-        assert out.sizes == {"time": 1200, "lat": 180, "lon": 360}
+    with open_product(tmp_path / "anomalies.nc") as out:
+        assert out["sst_anomaly"].sizes == {"time": 1200, "lat": 180, "lon": 360}
         assert abs(float(out["sst_anomaly"].isel(time=slice(0, 24)).mean())) < 0.2
 
 
@@ -173,7 +174,7 @@ def test_a_running_dask_scheduler_gives_the_same_anomalies(tmp_path):
     ) as cluster:
         anomaly_steps.enso_anomalies(str(path), str(tmp_path / "cluster.nc"), {},
                         {**settings, "dask_scheduler": cluster.scheduler_address})
-    with xr.open_dataset(tmp_path / "threads.nc") as local, xr.open_dataset(tmp_path / "cluster.nc") as remote:
+    with open_product(tmp_path / "threads.nc") as local, open_product(tmp_path / "cluster.nc") as remote:
         xr.testing.assert_equal(local["sst_anomaly"], remote["sst_anomaly"])
     with pytest.raises(GeoxaiError, match="dask_scheduler"):
         anomaly_steps.enso_anomalies(str(path), str(tmp_path / "x.nc"), {}, {**settings, "dask_scheduler": "magic"})
@@ -226,6 +227,6 @@ def test_compress_changes_the_storage_not_the_values(tmp_path):
         anomaly_steps.enso_anomalies(str(path), str(tmp_path / name), {}, {**settings, "compress": compress})
         with netCDF4.Dataset(tmp_path / name) as stored:
             assert stored["sst_anomaly"].filters()["zlib"] is compress
-    plain, zipped = (xr.open_dataset(tmp_path / name)["sst_anomaly"].values for name in ("plain.nc", "zlib.nc"))
+    plain, zipped = (open_product(tmp_path / name)["sst_anomaly"].values for name in ("plain.nc", "zlib.nc"))
     np.testing.assert_array_equal(plain, zipped)
     assert (tmp_path / "zlib.nc").stat().st_size < 0.9 * (tmp_path / "plain.nc").stat().st_size

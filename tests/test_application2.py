@@ -21,6 +21,7 @@ import yaml
 from conftest import REPO, config_files, figure_stems, merged_config, run_snakemake
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import load_product, open_product
 from geoxai.lst.synthetic import generate_cesm_like
 from geoxai.steps import anomalies as anomaly_steps
 from geoxai.steps import data as data_steps
@@ -44,7 +45,7 @@ def truth(lst_run) -> dict:
 
 @pytest.fixture(scope="session")
 def skill(lst_run) -> xr.Dataset:
-    return xr.load_dataset(lst_run / LST / "skill.nc")
+    return load_product(lst_run / LST / "skill.nc")
 
 
 @pytest.mark.workflow
@@ -78,8 +79,8 @@ def test_undriven_boxes_stay_near_chance(skill, truth):
 @pytest.mark.workflow
 def test_driven_box_relevance_concentrates_on_the_driver(lst_run, truth):
     box = truth["driven_box"]
-    composites = xr.open_dataset(lst_run / LST / f"composites/{box}/alpha_1_beta_0.nc")
-    mask = xr.open_dataset(lst_run / "resources/lst/truth.nc")["driver_mask"]
+    composites = open_product(lst_run / LST / f"composites/{box}/alpha_1_beta_0.nc")
+    mask = open_product(lst_run / "resources/lst/truth.nc")["driver_mask"]
     np.testing.assert_allclose(mask["lat"], composites["lat"])
     np.testing.assert_allclose(mask["lon"], composites["lon"])
     for c, name in enumerate(composites["class"].values):
@@ -121,7 +122,7 @@ def test_skill_file_has_the_persistence_baseline_and_provenance(lst_run, skill):
 
 @pytest.mark.workflow
 def test_anomalies_have_the_enso_layout_and_come_from_the_generated_stores(lst_run):
-    anomalies = xr.open_dataset(lst_run / LST / "anomalies.nc")
+    anomalies = open_product(lst_run / LST / "anomalies.nc")
     grid = DEMO["lst"]["anomalies"]["grid_degrees"]
     assert anomalies["sst_anomaly"].dims == ("time", "lat", "lon")
     assert anomalies["lat"].size == 180 / grid and anomalies["lon"].size == 360 / grid
@@ -139,7 +140,7 @@ def test_anomalies_have_the_enso_layout_and_come_from_the_generated_stores(lst_r
 
 @pytest.mark.workflow
 def test_every_box_has_a_label_table_aligned_to_the_anomalies(lst_run):
-    keys = set(xr.open_dataset(lst_run / LST / "anomalies.nc")["time_key"].values.astype(str))
+    keys = set(open_product(lst_run / LST / "anomalies.nc")["time_key"].values.astype(str))
     for box in json.loads((lst_run / LST / "targets.json").read_text())["boxes"]:
         table = pd.read_csv(lst_run / LST / f"labels/{box}.csv", dtype={"time": str})
         assert list(table.columns) == ["time", "index", "label", "split", "persistence"]
@@ -204,7 +205,7 @@ def small_steps(tmp_path_factory) -> dict[str, Path]:
 
 def test_targets_name_the_kept_boxes_with_their_edges(small_steps):
     boxes = json.loads(small_steps["boxes"].read_text())["boxes"]
-    targets = xr.open_dataset(small_steps["targets"])
+    targets = open_product(small_steps["targets"])
     assert boxes == targets["box"].values.tolist() and 1 <= len(boxes) <= 4
     assert (targets["box_lat_max"] - targets["box_lat"] == 10).all()
     assert (targets["box_lon_max"] - targets["box_lon"] == 10).all()
@@ -216,8 +217,8 @@ def test_targets_name_the_kept_boxes_with_their_edges(small_steps):
 
 def test_anomalies_and_targets_record_the_training_period_they_were_fitted_on(small_steps):
     """Both fit climatology and drift on the first lst.labels.train_fraction of their seasons."""
-    with xr.open_dataset(small_steps["anomalies"]) as sst, \
-            xr.open_dataset(small_steps["targets"]) as targets:
+    with open_product(small_steps["anomalies"]) as sst, \
+            open_product(small_steps["targets"]) as targets:
         for dataset in (sst, targets):
             keys = dataset["time_key"].values.astype(str)
             n_fit = round(0.8 * keys.size)
@@ -232,11 +233,11 @@ def test_labels_keep_only_seasons_with_sst_and_split_them_again(small_steps, tmp
     box = json.loads(small_steps["boxes"].read_text())["boxes"][0]
     table = label_steps.lst_labels(str(small_steps["targets"]), str(small_steps["anomalies"]), box,
                              str(tmp_path / "labels.csv"), lead=1, settings={})
-    sst_seasons = xr.open_dataset(small_steps["anomalies"])["time_key"].values.astype(str)
+    sst_seasons = open_product(small_steps["anomalies"])["time_key"].values.astype(str)
     # TREFHT has one more year than SST: its seasons have targets but no SST map, so they go.
     assert table["time"].iloc[-1] == sst_seasons[-1] and set(table["time"]) <= set(sst_seasons)
     assert (table["split"] == "train").sum() == round(0.8 * len(table))
-    with xr.open_dataset(small_steps["targets"]) as targets:
+    with open_product(small_steps["targets"]) as targets:
         series = targets["trefht_box_anomaly"].sel(box=box).to_series()
         keys = list(targets["time_key"].values.astype(str))
     for _, row in table.head(3).iterrows():

@@ -13,6 +13,7 @@ import xarray as xr
 from s3_server import local_s3_fixture  # noqa: F401
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 from geoxai.lst.cesm import (
     fetch_cesm_variable,
     field_config_keys,
@@ -151,7 +152,7 @@ def test_fetch_writes_the_selection_with_grid_and_provenance(local_s3, sst_url, 
     fetch_cesm_variable(
         sst_url, "SST", (401, 401), destination, config={"cesm": {"years": [401, 401]}}, retries=1
     )
-    back = xr.open_dataset(destination)
+    back = open_product(destination)
     assert back["SST"].dims == ("time", "nlat", "nlon")
     np.testing.assert_array_equal(back["SST"].values, expected_values()[12:24])
     assert list(back["time_key"].values) == [f"0401-{m:02d}" for m in range(1, 13)]
@@ -189,7 +190,7 @@ def test_local_netcdf_files_and_a_grid_store(tmp_path):
     fetch_cesm_variable(
         pattern, "SST", (402, 402), tmp_path / "sst.nc", grid_store=str(tmp_path / "grid.zarr")
     )
-    back = xr.open_dataset(tmp_path / "sst.nc")
+    back = open_product(tmp_path / "sst.nc")
     np.testing.assert_array_equal(back["TLAT"].values, grid["TLAT"].values)
     assert back.attrs["source_grid_store"].endswith("grid.zarr")
     with pytest.raises(GeoxaiError, match="no file or Zarr store matches"):
@@ -358,5 +359,5 @@ def test_fetch_reports_the_store_the_write_progress_and_the_end(tmp_path, capsys
     assert list(months) == sorted(months) and months[-1] == 48
     assert lines[-1].startswith("[geoxai] cesm SST: wrote sst.nc: 48 months (years 0401-0404), ")
     np.testing.assert_array_equal(
-        xr.open_dataset(tmp_path / "sst.nc")["SST"].values, expected_values()[12:60]
+        open_product(tmp_path / "sst.nc")["SST"].values, expected_values()[12:60]
     )

@@ -12,21 +12,25 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from geoxai.core.provenance import CONVENTIONS, PAPER_REFERENCE, write_netcdf_atomic
+from geoxai.core.provenance import (
+    CONVENTIONS,
+    PAPER_REFERENCE,
+    load_product,
+    open_product,
+    write_netcdf_atomic,
+)
 
 #: compliance-checker's suite for the version the files declare ("CF-1.8" -> "cf:1.8").
 SUITE = "cf:" + CONVENTIONS.removeprefix("CF-")
 #: compliance-checker's priorities: 3 is a "must" of the conventions, 2 a "should".
 FAILING_PRIORITIES = (2, 3)
-#: Dimensions labelled by strings (class names, methods, boxes...) that are written as coordinate
-#: variables, which CF wants numeric (CF 6.1 would make them auxiliary labels): a known gap, kept
-#: until the readers select by label some other way. compliance-checker's monotonicity check
-#: stops on them, so :func:`own_problems` checks the numeric coordinates' monotonicity instead.
-STRING_LABEL_DIMENSIONS = {"class", "rule", "method", "stage", "network", "replacement", "pair",
-                           "box"}
 #: POP's curvilinear grid: its index dimensions have no axis type, so compliance-checker cannot
 #: tell whether (time, nlat, nlon) is in T, Y, X order and says so.
 CURVILINEAR_DIMENSIONS = {"nlat", "nlon"}
+#: Inputs written in a data provider's layout, which has no time bounds: the synthetic SST
+#: mimics COBE-SST2 (time stamps with an ``avg_period``), so that the reader of the real
+#: product is what the demo exercises.
+PROVIDER_LAYOUTS = ("resources/enso/sst.nc",)
 #: Variables that hold classes or a mask: CF flags must say what each value means.
 FLAG_VARIABLES = ("true_class", "predicted_class", "explained_class", "ocean_mask")
 PAPER_DOI = "doi:10.1029/2019MS002002"
@@ -46,7 +50,6 @@ def checker_problems(path: Path) -> list[str]:
         finally:
             dataset.close()
     with xr.open_dataset(path, decode_times=False) as opened:
-        labelled = {d for d in opened.dims if d in opened.variables and opened[d].dtype.kind in "OSU"}
         curvilinear = CURVILINEAR_DIMENSIONS <= set(opened.dims)
     problems = []
     for result in results:
@@ -58,22 +61,22 @@ def checker_problems(path: Path) -> list[str]:
             messages = [m for m in messages if "not in the recommended order" not in m]
         problems += [f"{result.name}: {message}" for message in messages]
     for check, (error, _) in errors.items():
-        if check == "check_coordinate_variables_strict_monotonicity" and labelled <= STRING_LABEL_DIMENSIONS \
-                and labelled:
-            continue
         problems.append(f"compliance-checker's {check} stopped: {error!r}")
     return problems
 
 
-def own_problems(path: Path) -> list[str]:
+def own_problems(path: Path, provider_layout: bool = False) -> list[str]:
     """What compliance-checker does not check: names on every variable, a numeric CF time, the
-    flags of classes and masks, the strict form of cell_methods' parentheses, monotonic numeric
-    coordinates, string labels only where known, and the global attributes."""
+    flags of classes and masks, the strict form of cell_methods' parentheses, numeric and
+    monotonic coordinate variables (string labels are auxiliary coordinates, CF 6.1), bounds on
+    every time mean's time, and the global attributes."""
     problems = []
     with xr.open_dataset(path, decode_times=False) as dataset:
+        bounds = {str(v.attrs["bounds"]) for v in dataset.variables.values() if "bounds" in v.attrs}
         for name, variable in dataset.variables.items():
             attrs = variable.attrs
-            if not (attrs.get("long_name") or attrs.get("standard_name")):
+            # bounds share their coordinate's names (CF 7.1)
+            if not (attrs.get("long_name") or attrs.get("standard_name") or name in bounds):
                 problems.append(f"{name} has neither long_name nor standard_name")
             is_time = name == "time" or attrs.get("standard_name") == "time"
             if is_time and (variable.dtype.kind not in "iuf"
@@ -83,14 +86,18 @@ def own_problems(path: Path) -> list[str]:
                 values, meanings = attrs.get("flag_values"), str(attrs.get("flag_meanings", "")).split()
                 if values is None or len(np.atleast_1d(values)) != len(meanings) or not meanings:
                     problems.append(f"{name} lacks matching flag_values and flag_meanings")
+            time_mean = "time: mean" in str(attrs.get("cell_methods", "")) and "time" in variable.dims
+            if time_mean and not provider_layout:
+                time_bounds = dataset["time"].attrs.get("bounds")
+                if time_bounds not in dataset.variables or dataset[time_bounds].dims != ("time", "nv"):
+                    problems.append(f"{name} is a time mean but time has no bounds (CF 7.1)")
             for note in re.findall(r"\(([^)]*)\)", str(attrs.get("cell_methods", ""))):
                 if not re.match(r"(interval|comment): ", note):
                     problems.append(f"{name}: cell_methods note ({note}) starts with neither "
                                     "interval: nor comment: (CF 7.3.2)")
             if name in dataset.dims and variable.ndim == 1:
                 if variable.dtype.kind in "OSU":
-                    if name not in STRING_LABEL_DIMENSIONS:
-                        problems.append(f"coordinate variable {name} holds strings")
+                    problems.append(f"coordinate variable {name} holds strings")
                 elif variable.size > 1:
                     steps = np.diff(variable.values.astype(float))
                     if not ((steps > 0).all() or (steps < 0).all()):
@@ -105,8 +112,8 @@ def own_problems(path: Path) -> list[str]:
     return problems
 
 
-def cf_problems(path: Path) -> list[str]:
-    return [f"{path}: {p}" for p in checker_problems(path) + own_problems(path)]
+def cf_problems(path: Path, provider_layout: bool = False) -> list[str]:
+    return [f"{path}: {p}" for p in checker_problems(path) + own_problems(path, provider_layout)]
 
 
 def small_products(folder: Path) -> dict[str, Path]:
@@ -131,7 +138,7 @@ def small_products(folder: Path) -> dict[str, Path]:
     keys = np.array([f"2000-{m:02d}" for m in range(1, 7)])
     anomalies = anomaly_dataset(field, ocean, long_name="sea surface temperature anomaly",
                                 cell_methods="time: mean", comment="monthly means", title="SST anomalies",
-                                coords={"time_key": ("time", keys)})
+                                coords={"time_key": ("time", keys)}, time_span=(keys, keys))
     paths = {name: folder / f"{name}.nc" for name in ("anomalies", "relevance", "optimal_input",
                                                        "composite", "agreement")}
     config = {"netcdf": {"institution": "a test", "references": "a data source"}}
@@ -156,7 +163,7 @@ def small_products(folder: Path) -> dict[str, Path]:
         "steps": 2, "step_size": 0.1, "l2_penalty": 0.0, "start": "zeros", "target_probability": 0.9})
     write_netcdf_atomic(optimal, paths["optimal_input"], config=config)
 
-    reread = [xr.load_dataset(paths["relevance"])]
+    reread = [load_product(paths["relevance"])]
     composite = composite_relevance(reread, field.values, keys, {}, lat, lon, ocean.values,
                                     ["cold", "warm"])
     write_netcdf_atomic(composite, paths["composite"], config=config)
@@ -179,17 +186,50 @@ def test_small_products_pass_the_cf_checks(tmp_path):
         assert relevance["time"].dtype.kind == "M"
         assert list(relevance["time_key"].values) == [f"2000-{m:02d}" for m in range(1, 7)]
         assert relevance["predicted_class"].attrs["flag_meanings"] == "cold warm"
-    with xr.open_dataset(paths["anomalies"]) as anomalies:
+    with open_product(paths["anomalies"]) as anomalies:
+        # monthly means: from each month's start to the next month's
+        assert anomalies["time_bnds"].dims == ("time", "nv")
+        assert str(anomalies["time_bnds"].values[0, 0])[:10] == "2000-01-01"
+        assert str(anomalies["time_bnds"].values[-1, 1])[:10] == "2000-07-01"
+        assert list(anomalies.data_vars) == ["sst_anomaly", "ocean_mask"]
         assert anomalies["ocean_mask"].attrs["standard_name"] == "sea_binary_mask"
         assert anomalies["lat"].encoding.get("_FillValue") is None
         assert anomalies.attrs["institution"] == "a test"
         assert anomalies.attrs["references"].split("; ") == [PAPER_REFERENCE, "a data source"]
 
 
+def test_string_labels_are_cf_labels_on_disk_and_the_index_again_on_reading(tmp_path):
+    """The composite's classes: on disk an auxiliary ``class_label(class)`` listed in the data
+    variables' coordinates and no string coordinate variable; read back, the index they were."""
+    import netCDF4
+
+    paths = small_products(tmp_path)
+    with netCDF4.Dataset(paths["composite"]) as raw:
+        assert "class" not in raw.variables
+        label = raw.variables["class_label"]
+        assert label.dimensions == ("class",) and label.long_name
+        labelled = [v for v in raw.variables.values() if "class" in v.dimensions and v.name != "class_label"]
+        assert labelled and all("class_label" in v.coordinates.split() for v in labelled)
+        strings = [name for name, v in raw.variables.items()
+                   if name in raw.dimensions and v.dtype == str]
+        assert not strings
+    composite = load_product(paths["composite"])
+    assert list(composite.indexes["class"]) == ["cold", "warm"]
+    assert "class_label" not in composite.variables
+    np.testing.assert_array_equal(composite["relevance_composite"].sel({"class": "warm"}).values,
+                                  composite["relevance_composite"].isel({"class": 1}).values)
+    # A file written before the labels were auxiliary (strings as the coordinate) reads the same.
+    old = tmp_path / "old.nc"
+    composite.to_netcdf(old)
+    with netCDF4.Dataset(old) as raw:
+        assert raw.variables["class"].dtype == str
+    assert list(load_product(old).indexes["class"]) == ["cold", "warm"]
+
+
 def test_the_checks_find_what_the_issue_named(tmp_path):
     """The checks fail on each defect the files used to have: a coordinate _FillValue, a string
-    time, an unflagged class, a free-text cell_methods note and a placeholder-free but empty
-    institution."""
+    time, an unflagged class, a free-text cell_methods note, a placeholder-free but empty
+    institution and a time mean without time bounds."""
     lat = np.array([-5.0, 5.0])
     bad = xr.Dataset(
         {"relevance": (("sample", "lat"), np.zeros((2, 2), np.float32), {
@@ -206,16 +246,29 @@ def test_the_checks_find_what_the_issue_named(tmp_path):
                      "predicted_class lacks matching flag_values", "cell_methods note (monthly)",
                      "institution is empty", "references lack the paper"):
         assert expected in problems, problems
+    unbounded = xr.Dataset(
+        {"sst": ("time", np.zeros(2, np.float32), {"long_name": "sst", "units": "K",
+                                                   "cell_methods": "time: mean"})},
+        coords={"time": ("time", [0.0, 31.0], {"standard_name": "time",
+                                               "units": "days since 2000-01-01"})})
+    unbounded.to_netcdf(tmp_path / "unbounded.nc")
+    assert "sst is a time mean but time has no bounds" in "\n".join(own_problems(tmp_path / "unbounded.nc"))
 
 
 def test_every_netcdf_output_of_the_demo_passes_the_cf_checks(demo_run):
     paths = sorted(p for folder in ("results", "resources") for p in (demo_run / folder).rglob("*.nc"))
     apps = {p.relative_to(demo_run).parts[1] for p in paths}
     assert {"enso", "lst"} <= apps and len(paths) > 50, paths
-    problems = [p for path in paths for p in cf_problems(path)]
+    problems = [p for path in paths for p in cf_problems(
+        path, path.relative_to(demo_run).as_posix() in PROVIDER_LAYOUTS)]
     assert not problems, f"{len(problems)} CF problems:\n" + "\n".join(problems[:80])
-    with xr.open_dataset(demo_run / "results" / "lst" / "targets.nc") as targets:
+    with open_product(demo_run / "results" / "lst" / "targets.nc") as targets:
         assert targets["trefht_box_anomaly"].attrs["standard_name"] == "air_temperature_anomaly"
+        # DJF 0401 is stamped in January and averages December 0400 .. February 0401
+        djf = targets.isel(time=list(targets["season"].values).index("DJF"))
+        assert [(t.year, t.month, t.day) for t in djf["time_bnds"].values] == [
+            (int(djf["time_key"].item()[:4]) - 1, 12, 1), (int(djf["time_key"].item()[:4]), 3, 1)]
+        assert "time_bnds" not in targets.data_vars
 
 
 if __name__ == "__main__":  # pragma: no cover - check files by hand: python tests/test_cf.py FILE...

@@ -7,6 +7,7 @@ import pytest
 from conftest import train_toy_network
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 from geoxai.learn.models import (
     ModelSettings,
     build_model,
@@ -265,7 +266,6 @@ def test_numpy_backend_jobs_never_import_tensorflow(saved, model, tmp_path):
     the Keras model."""
     import subprocess
 
-    import xarray as xr
     from conftest import analysis_python
     from test_significance import write_toy_inputs  # a 6 x 10 grid: the 60 inputs of `model`
 
@@ -292,8 +292,8 @@ print(sorted(name for name in ("tensorflow", "keras", "innvestigate") if name in
     ocean = samples.ocean_mask.ravel()
     expected = explain(model, samples.inputs, "z", backend="numpy").relevance * ocean
     assert np.abs(expected).max() > 0
-    with xr.open_dataset(tmp_path / "z.nc") as written:
+    with open_product(tmp_path / "z.nc") as written:
         relevance = written["relevance"].values.reshape(len(expected), -1)
     np.testing.assert_allclose(relevance, expected, rtol=1e-6, atol=1e-7)
-    with xr.open_dataset(tmp_path / "optimal.nc") as written:
+    with open_product(tmp_path / "optimal.nc") as written:
         assert float(written["final_probability"]) > 0.5

@@ -19,6 +19,7 @@ import xarray as xr
 
 from geoxai.cli import main as cli_main
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 from geoxai.lst.landfrac import (
     NATURAL_EARTH_SOURCE,
     land_fraction,
@@ -239,7 +240,7 @@ def test_step_writes_a_land_fraction_that_lst_targets_reads(fetched_trefht, tmp_
     config = {"lst.landfrac": {"store": None, "variable": "LANDFRAC"}}
     assert cli_main(["compute_lst_landfrac", "--trefht", str(fetched_trefht), "--landfrac", str(output),
                      "--config", json.dumps(config)]) == 0
-    with xr.open_dataset(fetched_trefht) as trefht, xr.open_dataset(output) as written:
+    with open_product(fetched_trefht) as trefht, open_product(output) as written:
         np.testing.assert_array_equal(written["lat"], trefht["lat"])
         np.testing.assert_array_equal(written["lon"], trefht["lon"])
         landfrac = written["LANDFRAC"].load()

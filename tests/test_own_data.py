@@ -17,7 +17,7 @@ import xarray as xr
 
 from geoxai.core.download import fetch_or_link
 from geoxai.core.errors import GeoxaiError
-from geoxai.core.provenance import describe_input
+from geoxai.core.provenance import describe_input, open_product
 from geoxai.enso.anomalies import AnomalySettings, compute_anomalies
 from geoxai.enso.psl import write_psl_index
 from geoxai.enso.sources import SSTFileSpec, open_sst
@@ -145,7 +145,7 @@ def test_winter_means_with_stamp_and_sample_labels(tmp_path, with_bounds):
     # The two choices are different labellings, not the same one twice.
     assert stamp["time"].tolist() != sample["time"].tolist()
 
-    with xr.open_dataset(tmp_path / "run" / "anomalies.nc") as anomalies:
+    with open_product(tmp_path / "run" / "anomalies.nc") as anomalies:
         assert anomalies["time_key"].values.tolist() == [f"{y}-01" for y in YEARS]
         # One sample a year, all stamped in January: the January climatology of the 1955-1984
         # winters (stamps) is removed from every winter.
@@ -237,7 +237,8 @@ def test_bounds_and_sample_months_must_agree(tmp_path):
 
 
 def test_extra_coordinates_never_reach_the_anomaly_file(tmp_path):
-    """forecast_period (scalar), a size-1 depth, and time_bnds: the output has none of them."""
+    """forecast_period (scalar), a size-1 depth and zlev: the output has none of them; its
+    time_bnds are its own, in CF form, from the months each sample covers (the input's bounds)."""
     times = pd.date_range("1950-01-15", periods=48, freq="MS")
     lo, hi = pd.date_range("1950-01-01", periods=48, freq="MS"), pd.date_range("1950-02-01", periods=48, freq="MS")
     dataset = xr.Dataset(
@@ -253,17 +254,22 @@ def test_extra_coordinates_never_reach_the_anomaly_file(tmp_path):
     output = tmp_path / "anomalies.nc"
     anomaly_steps.enso_anomalies(str(tmp_path / "forecast.nc"), str(output), {},
                     {"period": ["1950-01", "1953-12"], "climatology": ["1950-01", "1953-12"]})
-    with xr.open_dataset(output, decode_times=False) as result:
+    with open_product(output, decode_times=False) as result:
         assert set(result.data_vars) == {"sst_anomaly", "ocean_mask"}
         assert result["sst_anomaly"].dims == ("time", "lat", "lon")
         assert result["ocean_mask"].dims == ("lat", "lon")
         assert set(result.variables) == {"sst_anomaly", "ocean_mask", "time", "lat", "lon", "time_key",
-                                         "covered_months"}
-        assert "bounds" not in result["time"].attrs
+                                         "covered_months", "time_bnds"}
+        assert result["time"].encoding["bounds"] == "time_bnds"
+        assert result["time_bnds"].dims == ("time", "nv")
         # Monthly bounds: each sample covers its own month.
         assert result["covered_months"].values[0] == "1950-01/1950-01"
         assert result["sst_anomaly"].attrs["cell_methods"] == "time: mean"
         assert result["sst_anomaly"].attrs["comment"].startswith("monthly means; ")
+    with open_product(output) as result:
+        bounds = result["time_bnds"].values
+        assert [str(t)[:10] for t in bounds[0]] == ["1950-01-01", "1950-02-01"]
+        assert [str(t)[:10] for t in bounds[-1]] == ["1953-12-01", "1954-01-01"]
 
 
 def test_errors_name_the_users_file_and_the_full_key(tmp_path):

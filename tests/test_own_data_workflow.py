@@ -15,6 +15,8 @@ import yaml
 from conftest import config_files, figure_stems, merged_config, run_snakemake
 from rehearsal import REAL_INDEX
 
+from geoxai.core.months import add_months
+from geoxai.core.provenance import open_product
 from geoxai.enso.psl import read_psl_index
 from geoxai.enso.synthetic import generate_enso
 
@@ -105,13 +107,16 @@ def test_networks_learn_the_seasonal_regional_data(own_run):
 
 def test_outputs_have_the_regional_grid_and_no_foreign_coordinates(own_run):
     workdir = own_run["workdir"]
-    with xr.open_dataset(workdir / "results/enso/anomalies.nc") as anomalies:
+    with open_product(workdir / "results/enso/anomalies.nc") as anomalies:
         assert "forecast_period" not in anomalies.variables
-        assert "time_bnds" not in anomalies.variables
+        # the CF bounds are the anomaly file's own: the months each season covers
+        first, last = str(anomalies["covered_months"].values[0]).split("/")
+        bounds = [str(t)[:7] for t in anomalies["time_bnds"].values[0]]
+        assert bounds == [first, add_months(last, 1)]
         assert anomalies["lat"].min() >= -30 and anomalies["lat"].max() <= 60
         lon = anomalies["lon"].values
         assert np.all((lon >= 120) & (lon <= 290)) and np.all(np.diff(lon) > 0)
-    with xr.open_dataset(workdir / "results/enso/composites/nino34/alpha_1_beta_0.nc") as composite:
+    with open_product(workdir / "results/enso/composites/nino34/alpha_1_beta_0.nc") as composite:
         assert "forecast_period" not in composite.variables
         assert composite.sizes["lon"] == lon.size
 

@@ -25,6 +25,7 @@ from PIL import Image
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import month_keys
+from geoxai.core.provenance import open_product
 from geoxai.figures import base, case_study, composites, maps, regions, training
 from geoxai.xai.explain import rule_label
 
@@ -260,7 +261,7 @@ def test_composites_unknown_class_names_the_classes(products, tmp_path):
 
 
 def test_class_chosen_by_name_or_label(products):
-    with xr.open_dataset(products["composites"]) as dataset:
+    with open_product(products["composites"]) as dataset:
         by_label, name = base.select_class(dataset, 1, "composites.nc")
         by_name, same = base.select_class(dataset, "El Nino", "composites.nc")
         assert name == same == "El Nino"
@@ -746,7 +747,7 @@ def test_case_study_reads_class_names_when_the_file_has_only_flags(tmp_path):
 def test_seed_agreement_colours_span_the_fixed_range(products, tmp_path):
     figs = [composites.plot_seed_agreement(products["composites"], name, [tmp_path / f"{k}.png"],
                                            dpi=DPI) for k, name in enumerate(CLASSES)]
-    with xr.open_dataset(products["composites"]) as dataset:
+    with open_product(products["composites"]) as dataset:
         correlations = dataset["seed_pattern_correlation"].values
     off_diagonal = correlations[:, ~np.eye(len(SEEDS), dtype=bool)]
     assert not np.allclose(off_diagonal.min(axis=1), off_diagonal.min())  # the classes differ...

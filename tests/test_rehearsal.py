@@ -16,11 +16,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 import yaml
 from conftest import config_files, figure_stems, merged_config, run_snakemake
 from rehearsal import CATALOG_STORES, cesm_settings, serve_paper_data
 
+from geoxai.core.provenance import open_product
 from geoxai.xai.composites import relevance_share_in_region
 
 pytestmark = pytest.mark.workflow
@@ -127,8 +127,8 @@ def test_the_networks_learn_the_real_index(rehearsal):
 
 def test_enso_relevance_falls_where_the_signal_is(rehearsal):
     workdir = rehearsal["workdir"]
-    composites = xr.open_dataset(workdir / "results/enso/composites/nino34/alpha_1_beta_0.nc")
-    truth = xr.open_dataset(rehearsal["truth"])
+    composites = open_product(workdir / "results/enso/composites/nino34/alpha_1_beta_0.nc")
+    truth = open_product(rehearsal["truth"])
     for c, name in enumerate(composites["class"].values):
         ratio = relevance_share_in_region(
             composites["relevance_composite_mean"].values[c], truth["driving_region_mask"].values,
@@ -138,7 +138,7 @@ def test_enso_relevance_falls_where_the_signal_is(rehearsal):
 
 
 def test_anomalies_read_the_cobe_layout(rehearsal):
-    with xr.open_dataset(rehearsal["workdir"] / "results/enso/anomalies.nc") as anomalies:
+    with open_product(rehearsal["workdir"] / "results/enso/anomalies.nc") as anomalies:
         assert anomalies.sizes["lat"] == 45 and anomalies.sizes["lon"] == 90
         assert np.all(np.diff(anomalies["lat"].values) > 0)
         keys = anomalies["time_key"].values.astype(str)
@@ -154,7 +154,7 @@ def test_application2_reads_the_catalog_and_derives_the_land_fraction(rehearsal)
     record = json.loads((workdir / "resources/lst/sst.nc.provenance.json").read_text())
     assert record["url"] == "s3://ncar-cesm-lens/ocn/monthly/cesmLE-CTRL-SST.zarr"
     assert record.get("grid_store") == "s3://ncar-cesm-lens/ocn/static/grid.zarr"
-    with xr.open_dataset(workdir / "resources/lst/landfrac.nc") as landfrac:
+    with open_product(workdir / "resources/lst/landfrac.nc") as landfrac:
         assert "Natural Earth" in json.dumps(landfrac.attrs) + json.dumps(
             {k: v.attrs for k, v in landfrac.data_vars.items()}, default=str)
     boxes = json.loads((workdir / "results/lst/targets.json").read_text())["boxes"]
@@ -165,7 +165,7 @@ def test_application2_reads_the_catalog_and_derives_the_land_fraction(rehearsal)
 
 
 def test_application2_finds_the_driven_box(rehearsal):
-    skill = xr.open_dataset(rehearsal["workdir"] / "results/lst/skill.nc")
+    skill = open_product(rehearsal["workdir"] / "results/lst/skill.nc")
     boxes = [str(b) for b in skill["box"].values]
     accuracy = dict(zip(boxes, skill["validation_accuracy_median"].values.tolist()))
     print("rehearsal Application 2 driven box lat30_lon260:", accuracy["lat30_lon260"])

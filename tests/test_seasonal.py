@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 from geoxai.lst.boxes import land_box_targets, lead_labels, prepare_land_targets
 from geoxai.lst.seasonal import (
     prepare_sst_anomalies,
@@ -304,7 +305,7 @@ def test_sst_anomaly_dataset_matches_the_enso_format(tmp_path):
     assert int(dataset["ocean_mask"].sum()) == 8
     path = tmp_path / "anomalies.nc"
     write_anomalies(dataset, path, config={"app": "cesm"})
-    back = xr.open_dataset(path)
+    back = open_product(path)
     assert back.attrs["Conventions"].startswith("CF")
     assert list(back["time_key"].values) == ["0400-01", "0400-04", "0400-07", "0400-10"]
     assert back["sst_anomaly"].attrs["units"] == "K"
@@ -330,6 +331,13 @@ def test_prepare_sst_anomalies_from_a_pop_like_field():
     assert (dataset["sst_anomaly"].values[:, ~ocean] == 0).all()
     assert np.isfinite(dataset["sst_anomaly"].values).all()
     assert "bin average" in dataset.attrs["regrid"]
+    # CF bounds: from the first day of the season's first month to the day after its last
+    # (the first season is MAM 0400: DJF 0400 would need December 0399)
+    assert dataset["time"].attrs["bounds"] == "time_bnds"
+    first, last = (dataset["time_bnds"].values[0], dataset["time_bnds"].values[-1])
+    assert [(t.year, t.month, t.day) for t in first] == [(400, 3, 1), (400, 6, 1)]
+    assert [(t.year, t.month, t.day) for t in last] == [(405, 9, 1), (405, 12, 1)]
+    assert type(first[0]) is type(dataset["time"].values[0])  # the noleap calendar
     # fitted on round(0.8 x 23) = 18 seasons: 0400-04 (MAM) and 17 seasons later, 0404-07
     assert dataset.attrs["climatology_period"] == "0400-04 .. 0404-07"
     assert dataset["sst_anomaly"].attrs["climatology_train_fraction"] == 0.8

@@ -13,6 +13,7 @@ import pytest
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 from geoxai.xai.composites import composite_relevance
 from geoxai.xai.significance import (
     SignificanceSettings,
@@ -266,7 +267,7 @@ def test_steps_find_the_planted_box_significant_and_the_null_learns_nothing(tmp_
     result = significance(relevance=real, null_relevance=null, **inputs,
                           significance=str(tmp_path / "significance.nc"),
                           class_names=common["class_names"], subset="all", settings=settings)
-    with xr.open_dataset(tmp_path / "significance.nc") as written:
+    with open_product(tmp_path / "significance.nc") as written:
         assert written.attrs["Conventions"].startswith("CF")
         for name in ("null_threshold", "p_value", "significant", "significant_fdr",
                      "bootstrap_low", "bootstrap_high", "relevance_composite_mean"):

@@ -13,6 +13,7 @@ import xarray as xr
 from scipy.stats import binomtest
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import load_product
 from geoxai.learn.metrics import balanced_accuracy, best_constant_chance, skill_significance
 from geoxai.products.labels import write_label_table
 from geoxai.products.metrics import write_evaluation, write_metrics
@@ -137,7 +138,7 @@ def test_skill_file_tests_each_box_against_its_own_chance(tmp_path):
     })
     skill = figure_steps.lst_skill(*inputs[:3], inputs[3], str(tmp_path / "skill.nc"),
                                    {"fdr_q": 0.05})
-    back = xr.load_dataset(tmp_path / "skill.nc")
+    back = load_product(tmp_path / "skill.nc")
     chance = back["chance_accuracy"].values
     np.testing.assert_allclose(chance, [0.8, 0.8, 0.5])
     assert back["significant"].values.tolist() == [1, 0, 0]

@@ -259,6 +259,8 @@ def check_every_job_went_through_sbatch(run: Run, local_rules_allowed: set[str])
 def check_netcdf_equal(expected_dir: Path, actual_dir: Path) -> int:
     import xarray as xr
 
+    from geoxai.core.provenance import open_product
+
     expected = sorted(p.relative_to(expected_dir) for p in expected_dir.rglob("*.nc"))
     actual = sorted(p.relative_to(actual_dir) for p in actual_dir.rglob("*.nc"))
     assert expected, f"the local run wrote no NetCDF under {expected_dir}"
@@ -267,8 +269,8 @@ def check_netcdf_equal(expected_dir: Path, actual_dir: Path) -> int:
     # commit while the test runs) and checksums of input files, whose bytes embed their own history.
     changing = re.compile(r"history|date|time|created|git_commit|sha256", re.IGNORECASE)
     for relative in expected:
-        with xr.open_dataset(expected_dir / relative) as local, \
-                xr.open_dataset(actual_dir / relative) as remote:
+        with open_product(expected_dir / relative) as local, \
+                open_product(actual_dir / relative) as remote:
             xr.testing.assert_equal(local, remote)  # values, dims and coordinates, not attrs
             for name in [None, *local.variables]:
                 local_attrs = local.attrs if name is None else local[name].attrs

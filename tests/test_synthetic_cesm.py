@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 from geoxai.lst.boxes import lead_labels, prepare_land_targets
 from geoxai.lst.cesm import open_cesm_static, open_cesm_variable
 from geoxai.lst.layout import SYNTHETIC_STORES
@@ -72,7 +73,7 @@ def test_layout_mimics_the_cesm_stores(tmp_path):
     assert float(landfrac.min()) == 0.0 and float(landfrac.max()) == 1.0
     truth = json.loads(Path(paths["truth_json"]).read_text())
     assert truth["driven_box"] == "lat30_lon250"
-    mask = xr.open_dataset(paths["truth_nc"])["driver_mask"]
+    mask = open_product(paths["truth_nc"])["driver_mask"]
     inside = mask.where(mask == 1, drop=True)
     assert float(inside["lat"].min()) >= -10 and float(inside["lat"].max()) <= 10
     assert float(inside["lon"].min()) >= 190 and float(inside["lon"].max()) <= 250
@@ -123,7 +124,7 @@ def test_known_answer_through_the_production_pipeline(demo):
     assert driven in list(targets["box"].values) and targets.sizes["box"] > 20
 
     # The driven box follows the driver of the season before; no other box does.
-    with xr.open_dataset(demo["truth_nc"]) as truth_file:
+    with open_product(demo["truth_nc"]) as truth_file:
         driver = pd.Series(truth_file["driver_index"].values, index=truth_file["season_key"].values)
     keys = list(targets["time_key"].values)
     before = driver.reindex([keys[i - 1] if i else "" for i in range(len(keys))]).to_numpy()

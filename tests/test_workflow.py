@@ -15,6 +15,7 @@ import yaml
 from conftest import REPO, config_files, figure_stems, merged_config, run_snakemake
 from http_server import FaultyFileServer
 
+from geoxai.core.provenance import load_product, open_product
 from geoxai.enso.synthetic import generate_enso
 from geoxai.products.relevance import sample_keys
 from geoxai.xai.composites import (
@@ -42,7 +43,7 @@ ATTRIBUTION = ("input_x_gradient", "integrated_gradients", "occlusion", "z", "ep
 
 
 def region_share(demo_run, method, truth):
-    composites = xr.open_dataset(demo_run / ENSO / f"composites/nino34/{method}.nc")
+    composites = open_product(demo_run / ENSO / f"composites/nino34/{method}.nc")
     return [relevance_share_in_region(
         composites["relevance_composite_mean"].values[c], truth["driving_region_mask"].values,
         composites["ocean_mask"].values, lat=composites["lat"].values,
@@ -52,12 +53,12 @@ def region_share(demo_run, method, truth):
 def abs_input_share(demo_run, truth):
     """The input-only baseline: the same composite of |SST anomaly| (per-sample max-normalized,
     correctly classified samples of each class and seed) as if |x| were the relevance."""
-    anomalies = xr.open_dataset(demo_run / ENSO / "anomalies.nc")
+    anomalies = open_product(demo_run / ENSO / "anomalies.nc")
     position = {str(t)[:7]: i for i, t in enumerate(anomalies["time"].values)}
     maps = np.nan_to_num(np.abs(anomalies["sst_anomaly"].values))
     shares = []
     for seed in (0, 1, 2):
-        relevance = xr.open_dataset(demo_run / ENSO / f"relevance/nino34/seed{seed}_gradient.nc")
+        relevance = open_product(demo_run / ENSO / f"relevance/nino34/seed{seed}_gradient.nc")
         for c in (0, 1):
             chosen = (relevance["true_class"].values == c) & (relevance["predicted_class"].values == c)
             rows = [position[t] for t in sample_keys(relevance)[chosen]]
@@ -77,7 +78,7 @@ def test_demo_relevance_concentrates_on_the_driving_region(demo_run):
     also the rule the correlated noise moves most: it counts a cold anomaly under a negative
     weight as evidence, and the networks now weigh cells outside the box negatively to cancel
     the large-scale noise there. So it is held to >= 3 and the attributions to >= 5."""
-    truth = xr.open_dataset(demo_run / "resources/enso/truth.nc")
+    truth = open_product(demo_run / "resources/enso/truth.nc")
     baseline = abs_input_share(demo_run, truth)
     print(f"|x| input-only baseline: region share {baseline:.2f}")
     assert baseline < 1.5  # |x| alone is spread over the whole ocean by the noise
@@ -101,7 +102,7 @@ def flavour_correlation(demo_run, method, truth, strong_only):
            & (truth["ocean_mask"].values > 0)) * np.cos(np.deg2rad(lat))[:, None]
     result = []
     for seed in (0, 1, 2):
-        relevance = xr.open_dataset(demo_run / ENSO / f"relevance/nino34/seed{seed}_{method}.nc")
+        relevance = open_product(demo_run / ENSO / f"relevance/nino34/seed{seed}_{method}.nc")
         chosen = (relevance["true_class"].values == 1) & (relevance["predicted_class"].values == 1)
         if strong_only:
             chosen &= relevance["index"].values > 1
@@ -118,7 +119,7 @@ def test_demo_relevance_follows_each_months_el_nino_flavour(demo_run):
     gradient 0.04-0.09. Over all El Nino months the correlated noise
     (0.4 K at a 1500 km scale) moves the anomaly's own centre in weak events, so r >= 0.8 holds
     for the strong ones only; the gradient is nearly the same map for every month."""
-    truth = xr.open_dataset(demo_run / "resources/enso/truth.nc")
+    truth = open_product(demo_run / "resources/enso/truth.nc")
     gradient = flavour_correlation(demo_run, "gradient", truth, strong_only=False)
     print(f"gradient: flavour r per seed {np.round(gradient, 2)}")
     assert max(gradient) < 0.3
@@ -131,7 +132,7 @@ def test_demo_relevance_follows_each_months_el_nino_flavour(demo_run):
 
 
 def test_demo_composites_keep_physical_units_and_the_networks_skill(demo_run):
-    composites = xr.open_dataset(demo_run / ENSO / "composites/nino34/integrated_gradients.nc")
+    composites = open_product(demo_run / ENSO / "composites/nino34/integrated_gradients.nc")
     assert composites["sst_composite_physical"].attrs["units"] == "K"
     assert composites["relevance_composite_raw"].attrs["units"] == "1"
     el_nino = list(composites["class"].values).index("El Nino")
@@ -144,11 +145,11 @@ def test_demo_composites_keep_physical_units_and_the_networks_skill(demo_run):
     used = composites["optimal_input_count_used"] + composites["optimal_input_count_excluded"]
     assert (used == 3).all()
     # Application 2's undriven box: networks near chance, optimal inputs that miss the target.
-    lst = xr.open_dataset(demo_run / "results/lst/composites/lat30_lon260/alpha_1_beta_0.nc")
+    lst = open_product(demo_run / "results/lst/composites/lat30_lon260/alpha_1_beta_0.nc")
     print("lst undriven box: median accuracy", float(lst["validation_accuracy_median"]),
           "chance", float(lst["chance_accuracy"]), "p", float(lst["skill_p_value"]),
           "optimal inputs used", lst["optimal_input_count_used"].values.tolist())
-    reached = [int(xr.open_dataset(path)["reached_target"]) for path in sorted(
+    reached = [int(open_product(path)["reached_target"]) for path in sorted(
         (demo_run / "results/lst/optimal_input/lat30_lon260").glob("seed*_class*.nc"))]
     assert int(lst["optimal_input_count_used"].sum()) <= sum(reached)
     # Measured: median 0.49 against chance 0.51, p = 0.71; no optimal input reached the target.
@@ -156,8 +157,8 @@ def test_demo_composites_keep_physical_units_and_the_networks_skill(demo_run):
 
 
 def test_demo_optimal_input_looks_like_el_nino(demo_run):
-    composites = xr.open_dataset(demo_run / ENSO / "composites/nino34/alpha_1_beta_0.nc")
-    truth = xr.open_dataset(demo_run / "resources/enso/truth.nc")
+    composites = open_product(demo_run / ENSO / "composites/nino34/alpha_1_beta_0.nc")
+    truth = open_product(demo_run / "resources/enso/truth.nc")
     weights = area_weights(composites["lat"].values, composites["ocean_mask"].values)
     el_nino = list(composites["class"].values).index("El Nino")
     correlation = pattern_correlation(
@@ -171,16 +172,16 @@ def test_demo_optimal_input_looks_like_el_nino(demo_run):
 def test_demo_outputs_carry_cf_metadata_and_provenance(demo_run):
     for path in [ENSO + "/anomalies.nc", ENSO + "/relevance/nino34/seed0_alpha_1_beta_0.nc",
                  ENSO + "/composites/nino34/alpha_1_beta_0.nc", ENSO + "/optimal_input/nino34/seed1_class1.nc"]:
-        with xr.open_dataset(demo_run / path) as dataset:
+        with open_product(demo_run / path) as dataset:
             for key in ("Conventions", "history", "git_commit", "package_versions", "config_digest"):
                 assert key in dataset.attrs, (path, key)
             for name, variable in dataset.data_vars.items():
                 assert "units" in variable.attrs or variable.dtype.kind in "SUO", (path, name)
-    with xr.open_dataset(demo_run / ENSO / "anomalies.nc") as anomalies:
+    with open_product(demo_run / ENSO / "anomalies.nc") as anomalies:
         assert len(anomalies.attrs["input_sst_sha256"]) == 64
         land = anomalies["ocean_mask"].values == 0
         assert land.any() and np.all(anomalies["sst_anomaly"].values[:, land] == 0)
-    with xr.open_dataset(demo_run / ENSO / "relevance/nino34/seed0_alpha_1_beta_0.nc") as relevance:
+    with open_product(demo_run / ENSO / "relevance/nino34/seed0_alpha_1_beta_0.nc") as relevance:
         assert relevance.attrs["rule"] == "alpha_1_beta_0"
         assert "activators x+w+ and x-w-" in relevance.attrs["sign_convention"]
         assert relevance.attrs["seed"] == 0
@@ -246,7 +247,7 @@ def test_demo_explains_with_every_method_and_records_what_each_conserves(demo_ru
     methods = yaml.safe_load((REPO / "config/demo.yaml").read_text())["explain"]["rules"]
     assert len(methods) == 10
     for method in methods:
-        relevance = xr.open_dataset(demo_run / ENSO / f"relevance/nino34/seed0_{method}.nc")
+        relevance = open_product(demo_run / ENSO / f"relevance/nino34/seed0_{method}.nc")
         assert relevance.attrs["rule"] == method and relevance.attrs["bias_treatment"]
         assert (demo_run / ENSO / f"composites/nino34/{method}.nc").is_file()
         if method == "alpha_1_beta_0":  # the paper's rule: each sample's relevance sums to its logit
@@ -258,7 +259,7 @@ def test_demo_explains_with_every_method_and_records_what_each_conserves(demo_ru
 
 def test_demo_attribution_benchmark_reproduces_the_published_ordering(demo_run):
     """Attribution methods match the exact answer; sensitivity methods clearly do not."""
-    scores = xr.open_dataset(demo_run / ENSO / "attribution_benchmark/scores.nc")
+    scores = open_product(demo_run / ENSO / "attribution_benchmark/scores.nc")
     medians = scores["score"].median("sample").to_series()
     print(f"held-out R^2 {float(scores['fit']):.3f}; median r per method:\n{medians.round(3)}")
     assert int(scores["fits"]) == int(float(scores["fit"]) >= scores.attrs["setting_min_fit"])
@@ -275,13 +276,13 @@ def test_rerun_is_a_no_op_and_resumes_missing_outputs(demo_run):
     nothing = run_snakemake(demo_run, *arguments)
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
     composite = demo_run / ENSO / "composites/nino34/alpha_1_beta_0.nc"
-    before = xr.load_dataset(composite)
+    before = load_product(composite)
     (demo_run / ENSO / "relevance/nino34/seed2_alpha_1_beta_0.nc").unlink()
     composite.unlink()
     resumed = run_snakemake(demo_run, *arguments)
     assert "relevance" in resumed.stdout + resumed.stderr
     assert "train" not in "".join(l for l in (resumed.stdout + resumed.stderr).splitlines() if l.startswith("rule "))
-    after = xr.load_dataset(composite)
+    after = load_product(composite)
     xr.testing.assert_equal(before.drop_attrs(), after.drop_attrs())
 
 

@@ -44,3 +44,16 @@ def month_keys(time: xr.DataArray | np.ndarray) -> np.ndarray:
     years = time.dt.year.values
     months = time.dt.month.values
     return np.array([f"{int(y):04d}-{int(m):02d}" for y, m in zip(years, months)])
+
+
+def month_starts(time: xr.DataArray, indices: np.ndarray) -> np.ndarray:
+    """The first instant of each month (``indices``: months since year 0) as values of ``time``'s
+    kind: numpy datetimes, or cftime dates of ``time``'s calendar (CESM's noleap years 0401...)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if np.issubdtype(time.dtype, np.datetime64):
+        return np.array([f"{month_key(i)}-01" for i in indices.ravel()],
+                        dtype="datetime64[ns]").reshape(indices.shape)
+    like = time.values.flat[0]
+    starts = [like.replace(year=int(i // 12), month=int(i % 12 + 1), day=1, hour=0, minute=0,
+                           second=0, microsecond=0) for i in indices.ravel()]
+    return np.array(starts, dtype=object).reshape(indices.shape)

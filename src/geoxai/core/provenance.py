@@ -202,15 +202,72 @@ COMPRESSIONS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Suffix of the auxiliary coordinate that holds a dimension's string labels on disk (CF 6.1).
+LABEL_SUFFIX = "_label"
+
+
+def labels_as_auxiliary(dataset: xr.Dataset) -> xr.Dataset:
+    """Every dimension coordinate of strings (class names, methods, boxes...) as an auxiliary
+    coordinate ``<dim>_label(<dim>)`` and the dimension without a coordinate variable: CF wants
+    coordinate variables numeric and puts string labels in an auxiliary coordinate (CF 6.1).
+    :func:`open_product` makes the labels the dimension's index again."""
+    for dim in list(dataset.dims):
+        if dim not in dataset.indexes or not _holds_strings(dataset[dim].variable):
+            continue
+        label = f"{dim}{LABEL_SUFFIX}"
+        if label in dataset.variables:
+            raise ValueError(f"cannot store the labels of dimension {dim!r} as {label!r}: the "
+                             "dataset already has a variable of that name")
+        labels = dataset[dim].variable.to_base_variable()
+        labels.encoding = {}
+        dataset = dataset.drop_vars(dim).assign_coords({label: labels})
+    return dataset
+
+
+def _holds_strings(variable: xr.Variable) -> bool:
+    """Strings, not the cftime dates that object arrays also hold."""
+    if variable.dtype.kind in "SU":
+        return True
+    return variable.dtype.kind == "O" and variable.size > 0 and isinstance(
+        variable.values.flat[0], str | bytes)
+
+
+def _bounds_encoded_like_their_coordinates(out: xr.Dataset) -> None:
+    """CF bounds (e.g. ``time_bnds``) in their coordinate's units and calendar (CF 7.1), and the
+    ``bounds`` attribute written from the encoding, which keeps xarray from also listing the
+    bounds in a global ``coordinates`` attribute."""
+    for name in list(out.coords):
+        variable = out.variables[name]
+        bounds = variable.attrs.get("bounds", variable.encoding.get("bounds"))
+        if bounds is None or bounds not in out.variables:
+            continue
+        attrs = dict(variable.attrs)
+        attrs.pop("bounds", None)
+        variable.attrs = attrs
+        encoding = {**variable.encoding, "bounds": bounds}
+        bounds_variable = out.variables[bounds]
+        if variable.dtype.kind == "M" or variable.dtype == object:
+            if "units" not in encoding:
+                first = bounds_variable.values.min() if bounds_variable.size else None
+                start = str(first)[:10] if first is not None else "1970-01-01"
+                # float64 days: stamps between whole days (e.g. at noon) stay exact
+                encoding.update(units=f"days since {start}", dtype="float64")
+            both = {key: encoding[key] for key in ("units", "calendar", "dtype") if key in encoding}
+            bounds_variable.encoding = {**bounds_variable.encoding, **both}
+        variable.encoding = encoding
+
+
 def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, compression: str = "zlib",
                         **attrs: Any) -> None:
     """Write ``dataset`` to NetCDF-4 atomically, with provenance merged into its global attributes.
 
     ``compression`` is how the numeric variables are stored, a key of :data:`COMPRESSIONS`.
     Other keyword arguments are passed to :func:`provenance_attrs`; the dataset's own
-    ``references`` (e.g. the method a product implements) follow the workflow's.
+    ``references`` (e.g. the method a product implements) follow the workflow's. Dimensions
+    labelled by strings are stored as CF labels (:func:`labels_as_auxiliary`) and bounds in
+    their coordinate's units; read the file back with :func:`open_product`.
     """
-    out = dataset.copy()
+    out = labels_as_auxiliary(dataset.copy())
     written = provenance_attrs(**attrs)
     written["references"] = join_references(written["references"], dataset.attrs.get("references"))
     out.attrs = {**dataset.attrs, **written}
@@ -219,6 +276,7 @@ def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, compressio
     # keeps their time units and calendar (and tolerates what a Zarr source left there).
     for name in out.coords:
         out.variables[name].encoding = {**out.variables[name].encoding, "_FillValue": None}
+    _bounds_encoded_like_their_coordinates(out)
     encoding: dict[str, dict[str, Any]] = {}
     for name, variable in out.data_vars.items():
         if variable.dtype.kind not in "fiu" or variable.ndim == 0:
@@ -230,6 +288,37 @@ def write_netcdf_atomic(dataset: xr.Dataset, path: str | os.PathLike, compressio
             encoding[name]["chunksizes"] = tuple(sizes[0] for sizes in variable.chunks)
     with atomic_output(path) as tmp:
         out.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+
+
+def open_product(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
+    """Open a NetCDF file geoxai wrote (:func:`write_netcdf_atomic`): string labels stored as CF
+    labels (``<dim>_label``) become the dimension's index again, so ``.sel(class="El Nino")``
+    works, and CF bounds (``time_bnds``) are coordinates, not data variables. Files written
+    before the labels were stored so (the strings were the coordinate) read as they are.
+    ``kwargs`` go to :func:`xarray.open_dataset`."""
+    opened = xr.open_dataset(path, **{"decode_coords": "all", **kwargs})
+    restored = restore_labels(opened)
+    if restored is not opened:
+        restored.set_close(opened.close)  # set_index drops it: closing must close the file
+    return restored
+
+
+def load_product(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
+    """:func:`open_product`, loaded into memory and the file closed."""
+    with open_product(path, **kwargs) as dataset:
+        return dataset.load()
+
+
+def restore_labels(dataset: xr.Dataset) -> xr.Dataset:
+    """The inverse of :func:`labels_as_auxiliary`: ``<dim>_label(<dim>)`` as the index of ``dim``."""
+    for name in list(dataset.variables):
+        dim = name.removesuffix(LABEL_SUFFIX)
+        if (name.endswith(LABEL_SUFFIX) and dataset.variables[name].dims == (dim,)
+                and dim not in dataset.variables):
+            attrs = dataset.variables[name].attrs
+            dataset = dataset.set_coords(name).set_index({dim: name})
+            dataset[dim].attrs = dict(attrs)
+    return dataset
 
 
 def load_config(text_or_path: str | None) -> dict[str, Any]:

@@ -238,6 +238,9 @@ def compute_anomalies(
         + ("; linear trend per cell removed" if settings.detrend else ""),
         title="Monthly SST anomalies" if sampling == "monthly" else "SST anomalies",
         coords=coords,
+        # Samples of unknown length (stamps further apart than a month, no covered_months) get
+        # no bounds rather than made-up ones.
+        time_span=(first, last) if sampling != "samples" else None,
         attrs=_dataset_attrs(settings),
     )
 

@@ -15,6 +15,7 @@ import cartopy.feature as cfeature
 import xarray as xr
 from matplotlib.figure import Figure
 
+from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.provenance import atomic_output
 from geoxai.core.settings import settings_from_section
@@ -142,8 +143,7 @@ def open_product(path: PathLike, variables: Sequence[str], what: str) -> xr.Data
     path = Path(path)
     if not path.is_file():
         raise GeoxaiError(f"{what} file {path} does not exist: run the rule that makes it first.")
-    with xr.open_dataset(path) as opened:
-        dataset = opened.load()
+    dataset = provenance.load_product(path)
     missing = [name for name in variables if name not in dataset.variables]
     if missing:
         raise GeoxaiError(

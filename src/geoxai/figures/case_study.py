@@ -17,6 +17,7 @@ from cartopy.mpl.ticker import LatitudeFormatter, LongitudeFormatter
 from cartopy.util import add_cyclic_point
 from matplotlib.figure import Figure
 
+from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.months import month_index, month_keys
 from geoxai.figures.base import (
@@ -232,7 +233,7 @@ def plot_case_study(
     units = str(anomalies["sst_anomaly"].attrs.get("units", "K"))
     limit = _sst_limit(sst)
     peak = finite_max_abs(relevance)
-    with xr.open_dataset(relevance_nc_list[0]) as first:
+    with provenance.open_product(relevance_nc_list[0]) as first:
         method = str(first.attrs.get("rule", ""))
     what = f"{rule_quantity(method)} ({rule_title(method)})" if method else "relevance"
     legend = (f"contours (labelled): {what} at {', '.join(f'{v:g}' for v in relevance_levels)}"

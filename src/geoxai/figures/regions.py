@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,7 @@ REGION_STYLES: dict[str, dict[str, Any]] = {
 
 def synthetic_enso_driver(truth: str) -> Region | None:
     """The driving region of the synthetic ENSO source, from its truth file."""
-    import xarray as xr
-
-    with xr.open_dataset(truth) as opened:
+    with open_product(truth) as opened:
         attrs = dict(opened.attrs)
     if "driving_region_lat" not in attrs or "driving_region_lon" not in attrs:
         return None
@@ -74,9 +73,7 @@ def synthetic_enso_driver(truth: str) -> Region | None:
 def synthetic_lst_driver(truth: str) -> Region | None:
     """The SST region that drives the synthetic CESM-like source's one box, from its truth file
     (``driver_region``: [south, north, west, east])."""
-    import xarray as xr
-
-    with xr.open_dataset(truth) as opened:
+    with open_product(truth) as opened:
         value = opened.attrs.get("driver_region")
     if value is None:
         return None

@@ -123,7 +123,8 @@ def land_box_targets(
     targets.attrs = {
         "long_name": "land-area mean 2-m air temperature anomaly per target box",
         "units": trefht_anomaly.attrs.get("units", "K"),
-        "cell_methods": "area: mean where land",
+        # seasonal means first, then the box means (CF 7.3: in the order applied)
+        "cell_methods": "time: mean area: mean where land",
         "box_definition": "box id names the lower-left corner; boxes of the given lat/lon edges",
         "land_threshold": land_threshold,
     }

@@ -217,9 +217,10 @@ CESM_STANDARD_NAMES = {
 def with_cf_attributes(dataset: xr.Dataset) -> xr.Dataset:
     """A copy of a CESM field ready to write as CF: the variables' standard names
     (:data:`CESM_STANDARD_NAMES`; CAM's unit "fraction" becomes "1"), ``lat``/``lon`` (and POP's
-    ``TLAT``/``TLONG``) as latitude/longitude, ``time`` as time, and long names on the
-    coordinates the stores leave bare (``member_id``, ``time_key``)."""
-    from geoxai.products.anomalies import TIME_KEY_ATTRS
+    ``TLAT``/``TLONG``) as latitude/longitude, ``time`` as time with the CF bounds of its
+    monthly means (``time_bnds``, from ``time_key``), and long names on the coordinates the
+    stores leave bare (``member_id``, ``time_key``)."""
+    from geoxai.products.anomalies import TIME_KEY_ATTRS, with_time_bounds
 
     out = dataset.copy()
     for name, standard_name in CESM_STANDARD_NAMES.items():
@@ -238,6 +239,9 @@ def with_cf_attributes(dataset: xr.Dataset) -> xr.Dataset:
         out["time"].attrs = {**out["time"].attrs, "standard_name": "time"}
     if "time_key" in out.coords:
         out["time_key"].attrs = {**TIME_KEY_ATTRS, **out["time_key"].attrs}
+        if "time" in out.dims:
+            keys = out["time_key"].values.astype(str)
+            out = with_time_bounds(out, keys, keys)
     if "member_id" in out.coords:
         out["member_id"].attrs = {"long_name": "ensemble member of the source",
                                   **out["member_id"].attrs}

@@ -32,7 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
-from geoxai.core.months import month_index, month_key, month_keys
+from geoxai.core.months import add_months, month_index, month_key, month_keys
 from geoxai.learn.labels import chronological_split
 from geoxai.lst.regrid import regrid_to_regular
 from geoxai.products.anomalies import anomaly_dataset
@@ -53,6 +53,16 @@ def parse_season(season: str) -> tuple[int, int]:
             "(e.g. DJF, MAM, JJA, SON)"
         )
     return start % 12 + 1, len(name)
+
+
+def season_span(time_key: Sequence[str], season: Sequence[str]) -> tuple[list[str], list[str]]:
+    """First and last month ("YYYY-MM") of every seasonal mean, from its key (the middle month,
+    as :func:`seasonal_means` stamps it) and its season's name: the CF time bounds."""
+    first = [add_months(str(key), -(parse_season(str(name))[1] // 2))
+             for key, name in zip(time_key, season, strict=True)]
+    last = [add_months(start, parse_season(str(name))[1] - 1)
+            for start, name in zip(first, season, strict=True)]
+    return first, last
 
 
 def _absolute_months(da: xr.DataArray) -> np.ndarray:
@@ -274,6 +284,9 @@ def sst_anomaly_dataset(anomalies: xr.DataArray) -> xr.Dataset:
                         for key in ("regrid_method", "drift_removal", *FITTING_ATTRS)
                         if key in anomalies.attrs},
         title="Seasonal SST anomalies",
+        # seasonal_means names each season; without the names the months averaged are unknown
+        time_span=season_span(anomalies["time_key"].values, anomalies["season"].values)
+        if "season" in anomalies.coords else None,
     )
 
 

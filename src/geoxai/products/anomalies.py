@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.grid import LAT_ATTRS, LON_ATTRS
-from geoxai.core.months import month_keys
-from geoxai.core.provenance import write_netcdf_atomic
+from geoxai.core.months import month_index, month_keys, month_starts
+from geoxai.core.provenance import open_product, write_netcdf_atomic
 
 LAND_IS_ZERO = "land and missing cells are set to exactly 0"
 OCEAN_MASK_ATTRS = {
@@ -27,6 +28,22 @@ NO_STANDARD_NAME = ("no CF standard name: the standard-name table has none for s
 TIME_KEY_ATTRS = {"long_name": "year and month of the time stamp (YYYY-MM)"}
 TIME_ATTRS = {"standard_name": "time", "long_name": "time"}
 SEASON_ATTRS = {"long_name": "season of the year (initials of its months)"}
+#: CF bounds of the time means (CF 7.1): (time, nv), the start of each sample's first month and
+#: the start of the month after its last. Without attributes of their own: CF has bounds share
+#: their coordinate's (compliance-checker fails a long_name that differs from time's).
+TIME_BOUNDS = "time_bnds"
+
+
+def with_time_bounds(dataset: xr.Dataset, first: Sequence[str], last: Sequence[str]) -> xr.Dataset:
+    """``dataset`` with CF bounds on ``time`` for samples averaging the months ``first[i]`` ..
+    ``last[i]`` ("YYYY-MM", inclusive); ``time_bnds`` is a coordinate, so loops over the data
+    variables do not see it, and the writer encodes it with time's units and calendar."""
+    months = np.array([[month_index(a), month_index(b) + 1] for a, b in zip(first, last, strict=True)],
+                      dtype=np.int64).reshape(-1, 2)
+    bounds = month_starts(dataset["time"], months)
+    dataset = dataset.assign_coords({TIME_BOUNDS: (("time", "nv"), bounds)})
+    dataset["time"].attrs = {**dataset["time"].attrs, "bounds": TIME_BOUNDS}
+    return dataset
 
 
 def anomaly_dataset(
@@ -38,11 +55,14 @@ def anomaly_dataset(
     comment: str,
     title: str,
     coords: dict[str, Any] | None = None,
+    time_span: tuple[Sequence[str], Sequence[str]] | None = None,
     variable_attrs: dict[str, Any] | None = None,
     attrs: dict[str, Any] | None = None,
 ) -> xr.Dataset:
     """The layout from anomalies (time, lat, lon) and an ocean mask (lat, lon): land set to 0.
-    ``cell_methods`` is the CF one ("time: mean"); ``comment`` says over what (months, seasons)."""
+    ``cell_methods`` is the CF one ("time: mean"); ``comment`` says over what (months, seasons),
+    and ``time_span``, the first and last month ("YYYY-MM") of every sample where known, becomes
+    the CF time bounds (:func:`with_time_bounds`)."""
     values = anomalies.fillna(0.0).where(ocean == 1, 0.0).astype("float32")
     values.attrs = {
         "long_name": long_name,
@@ -61,6 +81,8 @@ def anomaly_dataset(
         dataset["time_key"].attrs = {**TIME_KEY_ATTRS, **dataset["time_key"].attrs}
     if "season" in dataset.coords:
         dataset["season"].attrs = {**SEASON_ATTRS, **dataset["season"].attrs}
+    if time_span is not None:
+        dataset = with_time_bounds(dataset, *time_span)
     dataset.attrs = {"title": title, **(attrs or {})}
     return dataset
 
@@ -74,7 +96,7 @@ def write_anomalies(dataset: xr.Dataset, path: str | os.PathLike, config: dict[s
 def open_anomalies(path: str | Path) -> xr.Dataset:
     path = Path(path)
     try:
-        dataset = xr.open_dataset(path)
+        dataset = open_product(path)
     except (OSError, ValueError) as error:
         raise GeoxaiError(f"anomaly file {path} cannot be read ({error}): rerun the anomalies rule") from error
     for name in ("sst_anomaly", "ocean_mask"):

@@ -19,7 +19,7 @@ import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
 from geoxai.core.grid import LAT_ATTRS, LON_ATTRS
-from geoxai.core.provenance import write_netcdf_atomic
+from geoxai.core.provenance import open_product, write_netcdf_atomic
 
 ONE = {"units": "1"}
 OVER_CELLS = "computed per sample over the ocean cells of the coarse grid (not over samples)"
@@ -139,7 +139,7 @@ def read_benchmark(path: str | os.PathLike) -> xr.Dataset:
     if not path.is_file():
         raise GeoxaiError(f"attribution benchmark file {path} does not exist: run the benchmark first")
     try:
-        with xr.open_dataset(path) as opened:
+        with open_product(path) as opened:
             dataset = opened.load()
     except (OSError, ValueError) as error:
         raise GeoxaiError(f"attribution benchmark file {path} cannot be read ({error}): rerun the benchmark") from error

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 
 
 def _region_shares(composite: xr.Dataset, region) -> list[float]:
@@ -39,15 +40,15 @@ def enso_scores(truth_path: str, composites: Sequence[str]) -> dict[str, Any]:
 
     if not composites:
         raise GeoxaiError("known answer: no ENSO composite files given (results/enso/composites/…)")
-    with xr.open_dataset(truth_path) as truth:
+    with open_product(truth_path) as truth:
         region = truth["driving_region_mask"].values
         pattern = truth["el_nino_pattern"].values
     shares = {}
     for path in composites:
-        with xr.open_dataset(path) as composite:
+        with open_product(path) as composite:
             shares[_method(path)] = _region_shares(composite, region)
     # the optimal inputs do not depend on the explanation method: every composite holds the same
-    with xr.open_dataset(composites[0]) as composite:
+    with open_product(composites[0]) as composite:
         names = [str(c) for c in composite["class"].values]
         weights = area_weights(composite["lat"].values, composite["ocean_mask"].values)
         signs = [-1.0] + [1.0] * (len(names) - 1)
@@ -68,7 +69,7 @@ def lst_scores(truth_json: str, truth_mask: str, skill_path: str,
     find) and, where the driven box is explained, its relevance share in the driver region."""
     truth = json.loads(Path(truth_json).read_text())
     driven = truth["driven_box"]
-    with xr.open_dataset(skill_path) as skill:
+    with open_product(skill_path) as skill:
         accuracy = {str(box): float(value) for box, value in zip(
             skill["box"].values, skill["validation_accuracy_median"].values, strict=True)}
     if driven not in accuracy:
@@ -76,12 +77,12 @@ def lst_scores(truth_json: str, truth_mask: str, skill_path: str,
                           f"of {skill_path} ({', '.join(accuracy)}): check lst.targets")
     others = [v for box, v in accuracy.items() if box != driven]
     shares, names = {}, []
-    with xr.open_dataset(truth_mask) as mask_file:
+    with open_product(truth_mask) as mask_file:
         region = mask_file["driver_mask"].values
     for path in composites:
         if Path(path).parent.name != driven:
             continue
-        with xr.open_dataset(path) as composite:
+        with open_product(path) as composite:
             names = [str(c) for c in composite["class"].values]
             shares[_method(path)] = _region_shares(composite, region)
     return {"driven_box": driven, "box_accuracy": accuracy,

@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from geoxai.core.months import month_keys
+from geoxai.core.provenance import load_product, open_product
 from geoxai.xai.rules import rule_label, rule_quantity
 
 #: Relevance and attribution have no CF standard name; their variables carry a long_name only.
@@ -107,7 +108,7 @@ def relevance_dataset(samples, maps: np.ndarray, explanation, predicted: np.ndar
 
 
 def read_relevance(paths: Sequence[str]) -> list[xr.Dataset]:
-    return [xr.load_dataset(path) for path in paths]
+    return [load_product(path) for path in paths]
 
 
 def optimal_input_dataset(samples, field: np.ndarray, result, class_index: int, class_name: str,
@@ -147,7 +148,7 @@ def read_optimal_inputs(paths: Sequence[str]) -> dict[tuple[int, int], np.ndarra
     """Each file's optimal input, keyed by (seed, class index)."""
     optimal = {}
     for path in paths:
-        with xr.open_dataset(path) as dataset:
+        with open_product(path) as dataset:
             optimal[(int(dataset.attrs["seed"]), int(dataset.attrs["class_index"]))] = dataset[
                 "optimal_input"].values
     return optimal
@@ -157,7 +158,7 @@ def read_optimal_input_reached(paths: Sequence[str]) -> dict[tuple[int, int], bo
     """Whether each file's optimization reached its target probability, keyed by (seed, class)."""
     reached = {}
     for path in paths:
-        with xr.open_dataset(path) as dataset:
+        with open_product(path) as dataset:
             key = (int(dataset.attrs["seed"]), int(dataset.attrs["class_index"]))
             reached[key] = bool(int(dataset["reached_target"].values)) \
                 if "reached_target" in dataset else True

@@ -311,9 +311,7 @@ def end_of_run_summary(results: str = "results", report: str = "results/report.h
         lines.append(f"ENSO (nino34): median validation accuracy {skill['median_accuracy']:.3f} "
                      f"against chance {skill['chance']:.3f} (p = {skill['p_value']:.1e})")
     if lst.is_file():
-        import xarray as xr
-
-        with xr.open_dataset(lst) as dataset:
+        with provenance.open_product(lst) as dataset:
             medians = dataset["validation_accuracy_median"].to_series()
             chance = dataset["chance_accuracy"].to_series()
             significant = int(dataset["significant"].sum())

@@ -12,8 +12,9 @@ from typing import Any
 import xarray as xr
 
 from geoxai.core.errors import GeoxaiError
-from geoxai.core.provenance import write_json_atomic, write_netcdf_atomic
-from geoxai.products.anomalies import SEASON_ATTRS, TIME_ATTRS, TIME_KEY_ATTRS
+from geoxai.core.provenance import open_product, write_json_atomic, write_netcdf_atomic
+from geoxai.lst.seasonal import season_span
+from geoxai.products.anomalies import SEASON_ATTRS, TIME_ATTRS, TIME_KEY_ATTRS, with_time_bounds
 
 EDGE_ATTRS = {
     "box_lat": {"standard_name": "latitude", "long_name": "southern edge of the box",
@@ -45,6 +46,9 @@ def targets_dataset(targets: xr.DataArray, lat_max: Sequence[float], lon_max: Se
             targets[name].attrs = {**attrs, **targets[name].attrs}
     # One series per box: CF puts dimensions other than space and time first (box, time).
     dataset = targets.transpose("box", "time").to_dataset()
+    if "season" in dataset.coords:  # as seasonal_means names them: the months each averages
+        dataset = with_time_bounds(dataset, *season_span(dataset["time_key"].values,
+                                                         dataset["season"].values))
     dataset.attrs = {
         "title": "Seasonal 2-m air temperature anomalies of the target land boxes",
         "seasons": ",".join(s.upper() for s in seasons),
@@ -77,7 +81,7 @@ def read_boxes(path: str | os.PathLike) -> list[str]:
 
 def read_box_targets(path: str | os.PathLike, box: str) -> tuple[xr.DataArray, list[str]]:
     """One box's anomaly series ``(time, box)`` and the seasons the file was made of."""
-    with xr.open_dataset(path) as dataset:
+    with open_product(path) as dataset:
         targets = dataset["trefht_box_anomaly"].load()
         seasons = dataset.attrs.get("seasons", "DJF,MAM,JJA,SON").split(",")
     known = [str(b) for b in targets["box"].values]
@@ -91,7 +95,7 @@ def read_box_targets(path: str | os.PathLike, box: str) -> tuple[xr.DataArray, l
 
 def read_box_edges(path: str | os.PathLike, boxes: Sequence[str]) -> tuple[list[str], xr.Dataset]:
     """The boxes of ``boxes`` that the file has, in its order, with their edges and land fraction."""
-    with xr.open_dataset(path) as targets:
+    with open_product(path) as targets:
         kept = [str(b) for b in targets["box"].values if str(b) in boxes]
         edges = targets[list(EDGE_ATTRS)]
         edges = edges.reset_coords()[list(edges.coords)].sel(box=kept).load()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import xarray as xr
-
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.provenance import open_product
 
 
 def case_study_month(case: str, truth_path: str | None) -> str:
@@ -16,7 +15,7 @@ def case_study_month(case: str, truth_path: str | None) -> str:
             f"case study {case!r} names an event of the synthetic source, but this run has no truth "
             "file: give case studies as YYYY-MM months (config key enso.case_studies)"
         )
-    with xr.open_dataset(truth_path) as truth:
+    with open_product(truth_path) as truth:
         attribute = f"{case}_el_nino_month"
         if attribute not in truth.attrs:
             names = [a.removesuffix("_el_nino_month") for a in truth.attrs if a.endswith("_el_nino_month")]

@@ -102,8 +102,6 @@ def explanation_faithfulness(model: str, anomalies: str, labels: str, relevance:
                              seed: int, config: dict[str, Any] | None = None) -> None:
     """Deletion curves of the seed's network for each method's relevance files, against random
     rankings, with cells replaced by the climatology and by draws of their own anomalies."""
-    import xarray as xr
-
     from geoxai.learn.models import load_model
     from geoxai.learn.samples import load_samples
     from geoxai.products.evaluation import faithfulness_dataset
@@ -120,7 +118,7 @@ def explanation_faithfulness(model: str, anomalies: str, labels: str, relevance:
     cells = _ocean_cells(samples)
     maps = {}
     for method, path in zip(methods, relevance):
-        with xr.open_dataset(path) as opened:
+        with provenance.open_product(path) as opened:
             if list(sample_keys(opened)) != list(samples.time):
                 raise GeoxaiError(f"relevance file {path} explains other samples than {labels}: "
                                   "rerun the relevance rule")
@@ -140,8 +138,6 @@ def seed_agreement(relevance: Sequence[str], anomalies: str, seed_agreement: str
                    settings: dict[str, Any], class_names: Sequence[str],
                    config: dict[str, Any] | None = None) -> None:
     """Per-sample agreement of one method's relevance maps between every pair of seeds."""
-    import xarray as xr
-
     from geoxai.products.anomalies import open_anomalies
     from geoxai.products.evaluation import agreement_dataset
     from geoxai.xai.evaluation import EvaluationSettings, explained_subset
@@ -150,7 +146,7 @@ def seed_agreement(relevance: Sequence[str], anomalies: str, seed_agreement: str
     chosen = EvaluationSettings.from_config(settings)
     maps, seeds, first = [], [], None
     for path in relevance:
-        with xr.open_dataset(path) as opened:
+        with provenance.open_product(path) as opened:
             if first is None:
                 first = opened[["true_class", "lat", "lon"]].load()
                 # Files written before time_key held the keys in a string time: no dates then.

@@ -158,7 +158,7 @@ def _check_fitting_periods(targets: str, anomalies: str) -> None:
     the same when both come from the same lst.years)."""
     periods = {}
     for path in (targets, anomalies):
-        with xr.open_dataset(path) as dataset:
+        with provenance.open_product(path) as dataset:
             periods[path] = dataset.attrs.get("climatology_period")
     if None not in periods.values() and len(set(periods.values())) > 1:
         print("lst_labels: the climatology of " + " and of ".join(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from geoxai.core.months import month_keys
 from geoxai.products.anomalies import anomaly_dataset
 
 
@@ -35,4 +36,5 @@ def synthetic_anomalies(
     return anomaly_dataset(
         anomalies, mask, long_name="synthetic smooth SST anomaly", cell_methods="time: mean",
         comment="smoothed Gaussian noise", title="Synthetic anomalies for the attribution benchmark",
+        time_span=(month_keys(anomalies["time"]),) * 2,
     )
