@@ -161,7 +161,7 @@ def data_inputs(wildcards=None):
 # package's dependencies) reads it from the checkout.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from geoxai.lst.layout import SYNTHETIC_STORES as LST_SYNTHETIC_LAYOUT
-from geoxai.core.names import shown_names
+from geoxai.core.names import display_name, shown_names
 
 LST_SYNTHETIC_STORES = "resources/lst/stores"
 
@@ -326,7 +326,7 @@ def report_labels(kind, **fixed):
     def labels(wildcards):
         app = fixed.get("app") or wildcards.get("app", "all")
         if "class_index" in wildcards.keys():
-            class_name = class_names(app)[int(wildcards.class_index)]
+            class_name = display_name(class_names(app)[int(wildcards.class_index)])
         else:
             class_name = "all"
         return {
