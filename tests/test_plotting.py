@@ -684,6 +684,7 @@ def test_class_and_index_names_are_shown_with_their_proper_spelling():
     assert base.display_name("El Nino") == "El Niño"
     assert base.display_name("La Nina") == "La Niña"
     assert base.display_name("Nino3.4 index") == "Niño3.4 index"
+    assert base.display_name("Nino 4") == "Niño 4"  # another index box (enso.index.region)
     assert base.display_name("El Niño") == "El Niño"  # already proper: unchanged
     assert base.display_name("warm") == "warm"
 

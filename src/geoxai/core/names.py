@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 #: The proper spelling of names the config and the files keep in ASCII (they also name files,
-#: NetCDF attributes and CSV columns): every figure, table and caption shows these instead.
-PROPER_NAMES = {"La Nina": "La Niña", "El Nino": "El Niño", "Nino3.4": "Niño3.4",
-                "Nino 3.4": "Niño 3.4"}
+#: NetCDF attributes and CSV columns): every figure, table and caption shows these instead. The
+#: ENSO index boxes besides Niño3.4 are here for a user's own index (``enso.index.region``).
+PROPER_NAMES = {"La Nina": "La Niña", "El Nino": "El Niño",
+                **{f"Nino{gap}{box}": f"Niño{gap}{box}"
+                   for box in ("3.4", "1+2", "3", "4") for gap in ("", " ")}}
 
 
 def display_name(name: str) -> str:
