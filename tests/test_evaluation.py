@@ -198,6 +198,7 @@ def test_a_network_on_shuffled_labels_is_less_accurate(samples):
 def test_products_tables_and_figures_of_a_small_evaluation(tmp_path):
     """The three products from toy results: CF attributes on every variable, tables, figures."""
     from geoxai.figures.evaluation import plot_faithfulness, plot_sample_agreement, plot_sanity
+    from geoxai.figures.regions import region
     from geoxai.products.evaluation import (
         agreement_dataset,
         agreement_table,
@@ -240,5 +241,11 @@ def test_products_tables_and_figures_of_a_small_evaluation(tmp_path):
     assert len(agreement_table([agree])) == 2
     plot_sanity(sanity, [tmp_path / "sanity.png"], dpi=40)
     plot_faithfulness(faithfulness, [tmp_path / "faithfulness.png"], dpi=40)
-    plot_sample_agreement(agree, [tmp_path / "agreement.png"], dpi=40)
+    fig = plot_sample_agreement(agree, [tmp_path / "agreement.png"], dpi=40, regions=[
+        region("lat30_lon250", (30, 40), (250, 260), "target"),
+        region("driver region", (-10, 10), (190, 250), "driver")])
+    (world,) = [ax for ax in fig.axes if hasattr(ax, "projection")]
+    assert [p.get_label() for p in world.patches] == ["lat30_lon250", "driver region"]
+    assert len(fig.legends[0].get_texts()) == 2
+    assert fig.get_suptitle().startswith("box lat30_lon250 (110°W–100°W, 30°N–40°N)\n")
     assert all((tmp_path / f"{n}.png").stat().st_size > 0 for n in ("sanity", "faithfulness", "agreement"))

@@ -552,7 +552,8 @@ def test_maps_draw_coastlines_and_land_offline(no_network, products, tmp_path):
 # --------------------------------------------------------------------------- report captions
 
 REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
-CAPTIONS = ("composites", "case_study", "training", "seed_agreement", "index", "workflow")
+CAPTIONS = ("composites", "case_study", "training", "seed_agreement", "index", "workflow",
+            "significance", "sample_agreement")
 WILDCARDS = {
     "alpha_1_beta_0": {"app": "enso", "target": "nino34", "method": "alpha_1_beta_0"},
     "z": {"app": "enso", "target": "nino34", "method": "z"},
@@ -562,7 +563,8 @@ WILDCARDS = {
 }
 
 # Runs where `snakemake --report` runs (the workflow environment: Jinja2 and docutils), with
-# Snakemake's Jinja options; docutils halts on any warning, i.e. on a malformed caption.
+# Snakemake's Jinja options; docutils halts on any warning, i.e. on a malformed caption. The
+# figure rules' param `shown` (the names as shown) comes from geoxai.core.names, as in common.smk.
 RENDER_CAPTIONS = """
 import json, sys
 from pathlib import Path
@@ -570,12 +572,16 @@ from types import SimpleNamespace
 import jinja2, yaml
 from docutils.core import publish_parts
 report, config_path, cases = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+sys.path.insert(0, str(report.parents[1] / "src"))
+from geoxai.core.names import shown_names
 config = yaml.safe_load(Path(config_path).read_text())
 environment = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
 results = {}
 for name in cases["names"]:
     for case, wildcards in cases["wildcards"].items():
-        snakemake = SimpleNamespace(wildcards=SimpleNamespace(**wildcards), config=config)
+        params = {"shown": shown_names(config, wildcards.get("app", "enso"))}
+        snakemake = SimpleNamespace(wildcards=SimpleNamespace(**wildcards), config=config,
+                                    params=params)
         try:
             text = environment.from_string((report / f"{name}.rst").read_text()).render(
                 snakemake=snakemake, categories={}, files=[])
@@ -618,6 +624,8 @@ def test_caption_renders_as_snakemake_would(rendered_captions, name, case):
         "seed_agreement": f"here {len(config['seeds'])} networks",
         "index": f"above\n{config['enso']['labels']['positive_threshold']} ",
         "workflow": f"{len(config['seeds'])} seeds",
+        "significance": f"{config['significance']['networks']} networks with the same",
+        "sample_agreement": "top ``evaluation.top_fraction`` cells",
     }
     assert expected[name] in rendered["text"]
 
@@ -625,8 +633,21 @@ def test_caption_renders_as_snakemake_would(rendered_captions, name, case):
 def test_case_study_caption_names_its_case_and_the_outlined_box(rendered_captions):
     text = rendered_captions["case_study/case"]["text"]
     assert "This figure is case ``strongest_eastern`` of ``enso.case_studies``" in text
-    assert "the Niño3.4 box (5°S–5°N, 170°W–120°W)" in text
+    assert "the Niño3.4 box, whose mean anomaly is the index" in text
     assert "case ``" not in rendered_captions["case_study/z"]["text"]  # no case wildcard, no claim
+
+
+def test_captions_name_the_outlines_and_show_names_with_their_proper_spelling(rendered_captions):
+    for name in ("composites", "significance", "sample_agreement"):
+        text = rendered_captions[f"{name}/z"]["text"]
+        assert "**Outlines**" in text and "the Niño3.4\nbox, whose mean SST anomaly" in text, name
+    index = rendered_captions["index/z"]["text"]
+    assert "labelled El Niño (label 1, red)" in index and "La Niña (label 0, blue)" in index
+    for key, rendered in rendered_captions.items():
+        if key == "config":
+            continue
+        for ascii_name in ("El Nino", "La Nina", "Nino3.4"):
+            assert ascii_name not in rendered["text"], f"{key} shows {ascii_name!r}"
 
 
 def test_caption_sign_convention_follows_the_rule(rendered_captions):
@@ -654,12 +675,17 @@ def outline_degrees(ax, patch) -> tuple[float, float, float, float]:
 
 
 DRIVER = regions.region("driving region", (-15, 15), (160, 280), "driver")
+#: The index box of the default config (config key enso.index.region) and the region it draws.
+INDEX_REGION = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())["enso"]["index"]["region"]
+NINO34 = regions.index_box(INDEX_REGION)
 
 
 def test_class_and_index_names_are_shown_with_their_proper_spelling():
     assert base.display_name("El Nino") == "El Niño"
     assert base.display_name("La Nina") == "La Niña"
     assert base.display_name("Nino3.4 index") == "Niño3.4 index"
+    assert base.display_name("Nino 4") == "Niño 4"  # another index box (enso.index.region)
     assert base.display_name("El Niño") == "El Niño"  # already proper: unchanged
     assert base.display_name("warm") == "warm"
 
@@ -669,7 +695,7 @@ def test_regions_are_outlined_where_they_lie(products, regional, projection, tmp
     composite = products["composites"] if projection == "robinson" else (
         regional["pacific"]["composites"])
     fig = composites.plot_composites(composite, "El Nino", [tmp_path / "c.png"], dpi=DPI,
-                                     regions=[regions.NINO34, DRIVER])
+                                     regions=[NINO34, DRIVER])
     for ax in map_axes(fig):
         (nino,), (driver,) = region_patches(ax, "Niño3.4"), region_patches(ax, "driving region")
         # 5°S–5°N, 170°W–120°W; the driving region crosses the dateline: 160°E–80°W.
@@ -683,8 +709,16 @@ def test_regions_come_from_the_runs_truth_and_targets(tmp_path):
     enso_truth = tmp_path / "enso_truth.nc"
     xr.Dataset(attrs={"driving_region_lat": [-15.0, 15.0],
                       "driving_region_lon": [160.0, 280.0]}).to_netcdf(enso_truth)
-    assert regions.map_regions("enso", "nino34") == [regions.NINO34]
-    assert regions.map_regions("enso", "nino34", str(enso_truth)) == [regions.NINO34, DRIVER]
+    assert regions.map_regions("enso", "nino34", index_region=INDEX_REGION) == [NINO34]
+    assert regions.map_regions("enso", "nino34", str(enso_truth), index_region=INDEX_REGION) == [
+        NINO34, DRIVER]
+    # a user's index of no box (enso.index.region: null): no index box, the driving region stays
+    assert regions.map_regions("enso", "nino34", str(enso_truth), index_region=None) == [DRIVER]
+    own = regions.map_regions("enso", "nino34", index_region={"name": "Nino 3.4", "lat": [-5, 5],
+                                                              "lon": [-170, -120]})
+    assert [(r.name, r.kind, r.west, r.east) for r in own] == [("Niño 3.4", "index", 190.0, 240.0)]
+    with pytest.raises(GeoxaiError, match="enso.index.region.lat"):
+        regions.index_box({"name": "upside down", "lat": [5, -5], "lon": [190, 240]})
     lst_truth = tmp_path / "lst_truth.nc"
     xr.Dataset(attrs={"driver_region": "[-10.0, 10.0, 190.0, 250.0]"}).to_netcdf(lst_truth)
     targets = tmp_path / "targets.nc"
@@ -692,7 +726,9 @@ def test_regions_come_from_the_runs_truth_and_targets(tmp_path):
                        "box_lat_max": ("box", [40.0]), "box_lon": ("box", [250.0]),
                        "box_lon_max": ("box", [260.0]),
                        "box_land_fraction": ("box", [1.0])}).to_netcdf(targets)
-    box, driver = regions.map_regions("lst", "lat30_lon250", str(lst_truth), str(targets))
+    # Application 2's maps outline no ENSO index box, whatever the config says of it
+    box, driver = regions.map_regions("lst", "lat30_lon250", str(lst_truth), str(targets),
+                                      INDEX_REGION)
     assert (box.name, box.kind, box.south, box.north, box.west, box.east) == (
         "lat30_lon250", "target", 30.0, 40.0, 250.0, 260.0)
     assert (driver.kind, driver.south, driver.north, driver.west, driver.east) == (
@@ -716,7 +752,7 @@ def test_composites_title_names_the_class_and_the_target_box(products, tmp_path)
 def test_case_study_names_classes_and_event_and_labels_its_contours(products, tmp_path):
     fig = case_study.plot_case_study(products["anomalies"], products["relevance"], CASE_MONTH,
                                      [tmp_path / "c.png"], dpi=DPI, case=CASE_MONTH,
-                                     regions=[regions.NINO34])
+                                     regions=[NINO34])
     world, zoom = map_axes(fig)
     assert world.get_title(loc="left").endswith("observed El Niño, networks predicted El Niño")
     assert "eastern-Pacific El Niño" in fig.get_suptitle()

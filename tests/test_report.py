@@ -57,9 +57,15 @@ def test_accuracy_page_has_readable_columns_baselines_counts_and_confusion(tmp_p
     assert headline["persistence"] == pytest.approx(persistence)
     # class counts: cold 30 training + 6 validation
     assert re.search(r"<td class=\"text\">cold</td><td>30</td><td>6</td><td>36</td>", page)
-    enso = report.write_accuracy_page(evaluation, labels.drop(columns="persistence"), metrics,
+    # ENSO's classes as the files name them (ASCII), shown with their proper spelling
+    enso_metrics = [{**m, "class_names": ["La Nina", "El Nino"]} for m in metrics]
+    enso = report.write_accuracy_page(evaluation, labels.drop(columns="persistence"), enso_metrics,
                                       tmp_path / "enso.html", "Accuracy: enso")
-    assert np.isnan(enso["persistence"]) and "not applicable" in (tmp_path / "enso.html").read_text()
+    page = (tmp_path / "enso.html").read_text()
+    assert np.isnan(enso["persistence"]) and "not applicable" in page
+    assert "Chance: always La Niña" in page and "predicted El Niño" in page
+    assert re.search(r"<td class=\"text\">La Niña</td><td>30</td>", page)
+    assert "El Nino" not in page and "La Nina" not in page
 
 
 def test_run_summary_names_only_the_sources_the_run_used(tmp_path, monkeypatch):
@@ -154,7 +160,10 @@ def test_known_answer_scores_a_composite_that_found_the_region(tmp_path):
     assert scores["optimal_input_correlation"] == pytest.approx({"La Nina": 1.0, "El Nino": 1.0})
     path = tmp_path / "known.html"
     report.write_known_answer_page({"enso": scores}, path)
-    assert f"{expected:.3f}" in path.read_text()
+    page = path.read_text()
+    assert f"{expected:.3f}" in page
+    assert "El Niño optimal input" in page and "La Niña: relevance share" in page
+    assert "El Nino" not in page and "La Nina" not in page
 
 
 # --- the demo's report in a browser -----------------------------------------------------------

@@ -284,3 +284,16 @@ def test_steps_find_the_planted_box_significant_and_the_null_learns_nothing(tmp_
     figure_significance(str(tmp_path / "significance.nc"), [str(tmp_path / "significance.png")],
                         {"dpi": 40})
     assert (tmp_path / "significance.png").stat().st_size > 1000
+    # the maps outline the index box of the config (enso.index.region), named in the legend
+    from geoxai.figures.regions import map_regions
+    from geoxai.figures.significance import plot_significance
+
+    index_region = {"name": "Nino3.4", "lat": [-5, 5], "lon": [30, 60]}
+    fig = plot_significance(tmp_path / "significance.nc", [tmp_path / "outlined.png"], dpi=40,
+                            regions=map_regions("enso", index_region=index_region))
+    maps = [ax for ax in fig.axes if hasattr(ax, "projection")]
+    assert len(maps) == 2
+    assert all([p.get_label() for p in ax.patches] == ["Niño3.4"] for ax in maps)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "Niño3.4 box (index of the labels), 30°E–60°E, 5°S–5°N"]

@@ -156,10 +156,12 @@ def data_inputs(wildcards=None):
 
 
 # Application 2: the CESM stores, configured or generated under LST_SYNTHETIC_STORES in the layout
-# that geoxai.lst.layout holds. That module needs only the standard library, so this process
-# (Snakemake's environment, without the package's dependencies) reads it from the checkout.
+# that geoxai.lst.layout holds. That module (like geoxai.core.names, the names the report shows)
+# needs only the standard library, so this process (Snakemake's environment, without the
+# package's dependencies) reads it from the checkout.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from geoxai.lst.layout import SYNTHETIC_STORES as LST_SYNTHETIC_LAYOUT
+from geoxai.core.names import display_name, shown_names
 
 LST_SYNTHETIC_STORES = "resources/lst/stores"
 
@@ -211,6 +213,13 @@ def lst_anomaly_memory_mb(wildcards):
 def index_figure_wording(wildcards):
     """What the index figure draws: ENSO's thresholds, or the sign (0) of a box's temperature."""
     labels = config[wildcards.app]["labels"]
+    if wildcards.app == "enso":
+        # named by its box (enso.index.region), where it is the mean of one
+        region = config["enso"]["index"].get("region")
+        labels = {
+            **labels,
+            "index_name": f"{region['name']} index" if region else "label index",
+        }
     if wildcards.app == "lst":
         lead = config["lst"]["targets"]["lead"]
         labels = {
@@ -317,7 +326,7 @@ def report_labels(kind, **fixed):
     def labels(wildcards):
         app = fixed.get("app") or wildcards.get("app", "all")
         if "class_index" in wildcards.keys():
-            class_name = class_names(app)[int(wildcards.class_index)]
+            class_name = display_name(class_names(app)[int(wildcards.class_index)])
         else:
             class_name = "all"
         return {
@@ -410,6 +419,26 @@ def figure_region_inputs(wildcards):
     if config[wildcards.app].get("synthetic"):
         inputs["truth"] = f"resources/{wildcards.app}/truth.nc"
     return inputs
+
+
+# used by figures.smk, significance.smk and evaluation.smk
+def figure_index_region(wildcards):
+    """The box a map outlines as the one the label index is the mean of: config key
+    enso.index.region on ENSO's maps ("null": none, as on Application 2's)."""
+    region = config["enso"]["index"].get("region") if wildcards.app == "enso" else None
+    return json.dumps(region)
+
+
+# used by the report's captions (param `shown`): the config's ASCII names as shown
+def shown_names_of_app(wildcards):
+    return shown_names(config, wildcards.app)
+
+
+# used by labels.smk: the index section without the figures' key, so that drawing another box
+# does not relabel (and so retrain) anything
+def index_reading_spec():
+    section = config["enso"]["index"]
+    return json.dumps({key: section[key] for key in section if key != "region"})
 
 
 # used by figures.smk

@@ -146,6 +146,7 @@ rule figure_explanation_faithfulness:
 
 rule figure_sample_agreement:
     input:
+        unpack(figure_region_inputs),
         seed_agreement="results/{app}/evaluation/{target}/{method}_seed_agreement.nc",
     output:
         **figure_outputs(
@@ -160,10 +161,17 @@ rule figure_sample_agreement:
         "../../envs/figures.yaml"
     params:
         settings=json.dumps(config["figures"]),
+        truth=optional_input("truth"),
+        targets=optional_input("targets"),
+        index_region=figure_index_region,
+        shown=shown_names_of_app,
     shell:
         "python -m geoxai figure_sample_agreement"
         " --seed-agreement {input.seed_agreement:q} --output {output:q}"
-        " --settings {params.settings:q} > {log:q} 2>&1"
+        " --settings {params.settings:q}"
+        " --app {wildcards.app} --target {wildcards.target}"
+        " --truth={params.truth:q} --targets={params.targets:q}"
+        " --index-region {params.index_region:q} > {log:q} 2>&1"
 
 
 rule explanation_sanity_table:

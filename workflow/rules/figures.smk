@@ -24,11 +24,14 @@ rule figure_composites:
         settings=json.dumps(config["figures"]),
         truth=optional_input("truth"),
         targets=optional_input("targets"),
+        index_region=figure_index_region,
+        shown=shown_names_of_app,
     shell:
         "python -m geoxai figure_composites --composite {input.composite:q} --output {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q}"
         " --app {wildcards.app} --target {wildcards.target}"
-        " --truth={params.truth:q} --targets={params.targets:q} > {log:q} 2>&1"
+        " --truth={params.truth:q} --targets={params.targets:q}"
+        " --index-region {params.index_region:q} > {log:q} 2>&1"
 
 
 rule figure_methods:
@@ -56,11 +59,13 @@ rule figure_methods:
         settings=json.dumps(config["figures"]),
         truth=optional_input("truth"),
         targets=optional_input("targets"),
+        index_region=figure_index_region,
     shell:
         "python -m geoxai figure_methods --composite {input.composite:q} --output {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q}"
         " --app {wildcards.app} --target {wildcards.target}"
-        " --truth={params.truth:q} --targets={params.targets:q} > {log:q} 2>&1"
+        " --truth={params.truth:q} --targets={params.targets:q}"
+        " --index-region {params.index_region:q} > {log:q} 2>&1"
 
 
 rule figure_seed_agreement:
@@ -85,11 +90,13 @@ rule figure_seed_agreement:
         settings=json.dumps(config["figures"]),
         truth=optional_input("truth"),
         targets=optional_input("targets"),
+        index_region=figure_index_region,
     shell:
         "python -m geoxai figure_seed_agreement --composite {input.composite:q} --output {output:q}"
         " --class-index {wildcards.class_index} --settings {params.settings:q}"
         " --app {wildcards.app} --target {wildcards.target}"
-        " --truth={params.truth:q} --targets={params.targets:q} > {log:q} 2>&1"
+        " --truth={params.truth:q} --targets={params.targets:q}"
+        " --index-region {params.index_region:q} > {log:q} 2>&1"
 
 
 rule figure_case_study:
@@ -113,12 +120,15 @@ rule figure_case_study:
         settings=json.dumps(config["figures"]),
         truth=optional_input("truth"),
         targets=optional_input("targets"),
+        index_region=figure_index_region,
+        shown=shown_names_of_app,
     shell:
         "python -m geoxai figure_case_study --anomalies {input.anomalies:q}"
         " --relevance {input.relevance:q} --output {output:q} --case {wildcards.case:q}"
         " --settings {params.settings:q}"
         " --app {wildcards.app} --target {wildcards.target}"
-        " --truth={params.truth:q} --targets={params.targets:q} > {log:q} 2>&1"
+        " --truth={params.truth:q} --targets={params.targets:q}"
+        " --index-region {params.index_region:q} > {log:q} 2>&1"
 
 
 rule figure_training:
@@ -165,6 +175,7 @@ rule figure_index:
     params:
         settings=json.dumps(config["figures"]),
         wording=index_figure_wording,
+        shown=shown_names_of_app,
     shell:
         "python -m geoxai figure_index --labels {input.labels:q} --output {output:q}"
         " --wording {params.wording:q}"

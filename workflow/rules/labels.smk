@@ -17,7 +17,7 @@ rule enso_labels:
         mem_mb=1000,
         runtime=5,
     params:
-        index_spec=json.dumps(config["enso"]["index"]),
+        index_spec=index_reading_spec(),
         settings=json.dumps(config["enso"]["labels"]),
     shell:
         "python -m geoxai enso_labels --index {input.index:q} --anomalies {input.anomalies:q}"

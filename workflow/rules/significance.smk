@@ -95,6 +95,7 @@ rule significance:
 
 rule figure_significance:
     input:
+        unpack(figure_region_inputs),
         significance="results/{app}/significance/{target}/{method}.nc",
     output:
         **figure_outputs(
@@ -112,6 +113,13 @@ rule figure_significance:
         runtime=10,
     params:
         settings=json.dumps(config["figures"]),
+        truth=optional_input("truth"),
+        targets=optional_input("targets"),
+        index_region=figure_index_region,
+        shown=shown_names_of_app,
     shell:
         "python -m geoxai figure_significance --significance {input.significance:q}"
-        " --output {output:q} --settings {params.settings:q} > {log:q} 2>&1"
+        " --output {output:q} --settings {params.settings:q}"
+        " --app {wildcards.app} --target {wildcards.target}"
+        " --truth={params.truth:q} --targets={params.targets:q}"
+        " --index-region {params.index_region:q} > {log:q} 2>&1"

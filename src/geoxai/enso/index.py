@@ -25,6 +25,8 @@ INDEX_FORMATS = ("psl", "csv", "table")
 DEFAULT_MISSING_VALUES = (-99.99, -99.9, -999.0, -9999.0)
 # enso.index also says where the file comes from; those keys are the download's.
 _SOURCE_KEYS = ("url", "sha256")
+# and which box the index is the mean of, for the maps to outline (geoxai.figures.regions)
+_FIGURE_KEYS = ("region",)
 _RENAMED_KEYS = {"csv_time_column": "time_column", "csv_value_column": "value_column"}
 _COLUMN_KEYS = ("time_column", "year_column", "month_column", "value_column")
 
@@ -62,10 +64,10 @@ class IndexSpec:
                     f"config key {where}.{key} was renamed: write {where}.{_RENAMED_KEYS[key]} "
                     f"instead (see config/README.md)."
                 )
-            if key not in known and key not in _SOURCE_KEYS:
+            if key not in known and key not in (*_SOURCE_KEYS, *_FIGURE_KEYS):
                 raise GeoxaiError(
                     f"unknown config key {where}.{key}; the keys there are "
-                    f"{sorted([*_SOURCE_KEYS, *known])}."
+                    f"{sorted([*_SOURCE_KEYS, *_FIGURE_KEYS, *known])}."
                 )
         values = {key: section[key] for key in known if section.get(key) is not None}
         if "missing_values" in values:

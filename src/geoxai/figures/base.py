@@ -17,6 +17,9 @@ from matplotlib.figure import Figure
 
 from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
+
+# the figures import the shown names from here
+from geoxai.core.names import PROPER_NAMES, display_name  # noqa: F401
 from geoxai.core.provenance import atomic_output
 from geoxai.core.settings import settings_from_section
 
@@ -168,21 +171,6 @@ def select_class(
             "(give a name or a position from 0)."
         )
     return dataset.isel({"class": position}), classes[position]
-
-
-#: The proper spelling of names the config and the files keep in ASCII (they also name files,
-#: NetCDF attributes and CSV columns): every figure shows these instead.
-PROPER_NAMES = {"La Nina": "La Niña", "El Nino": "El Niño", "Nino3.4": "Niño3.4",
-                "Nino 3.4": "Niño 3.4"}
-
-
-def display_name(name: str) -> str:
-    """A class or index name as a figure shows it: ``"El Nino"`` as ``"El Niño"``; names without
-    a proper spelling here (``"warm"``, a user's own) unchanged."""
-    text = str(name)
-    for ascii_name, proper in PROPER_NAMES.items():
-        text = text.replace(ascii_name, proper)
-    return text
 
 
 def month_title(key: str) -> str:

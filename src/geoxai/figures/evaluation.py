@@ -24,6 +24,13 @@ from geoxai.figures.base import (
     save_figure,
 )
 from geoxai.figures.maps import data_extent, draw_mesh, map_axes, on_domain
+from geoxai.figures.regions import (
+    LEGEND_ROW_INCHES,
+    Region,
+    add_region_legend,
+    draw_regions,
+    with_target_title,
+)
 from geoxai.xai.explain import rule_label
 
 STAGE_LABELS = {"shuffled_labels": "shuffled\nlabels"}
@@ -116,9 +123,11 @@ def plot_faithfulness(faithfulness: xr.Dataset | PathLike, outputs: Sequence[Pat
 
 def plot_sample_agreement(agreement: xr.Dataset | PathLike, outputs: Sequence[PathLike],
                           dpi: float = 150, central_longitude: float = 225.0,
-                          figsize: tuple[float, float] = (10.0, 3.6)) -> Figure:
+                          figsize: tuple[float, float] = (10.0, 3.6),
+                          regions: Sequence[Region] = ()) -> Figure:
     """Distributions (over seed pairs and samples) of the per-sample Spearman r and top overlap,
-    per true class, and the map of how often a cell is among both seeds' most relevant."""
+    per true class, and the map of how often a cell is among both seeds' most relevant, with
+    ``regions`` (:mod:`geoxai.figures.regions`) outlined and named in a legend."""
     paths = check_outputs(outputs)
     dataset = agreement if isinstance(agreement, xr.Dataset) else open_product(
         agreement, ["spearman", "top_overlap", "both_top_fraction"], "Seed agreement")
@@ -127,6 +136,8 @@ def plot_sample_agreement(agreement: xr.Dataset | PathLike, outputs: Sequence[Pa
     fraction = float(dataset.attrs.get("top_fraction", 0.1))
     extent = data_extent(dataset["lat"].values, dataset["lon"].values)
     field = on_domain(dataset["both_top_fraction"], extent)
+    if regions:  # room for the legend's row under the panels
+        figsize = (figsize[0], figsize[1] + 1.5 * LEGEND_ROW_INCHES)
     with mpl.rc_context(STYLE), offline_natural_earth():
         fig = new_figure(figsize, dpi)
         grid = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.0, 2.4])
@@ -145,9 +156,12 @@ def plot_sample_agreement(agreement: xr.Dataset | PathLike, outputs: Sequence[Pa
         mesh = draw_mesh(ax, field, cmocean.cm.dense, 0.0, max(float(np.nanmax(field.values)), 1e-6)
                          if np.isfinite(field.values).any() else 1.0)
         draw_land_and_coast(ax)
+        draw_regions(ax, regions)
         ax.set_title(f"(c) Seed pairs with the cell in both top-{100 * fraction:g}%", loc="left")
         fig.colorbar(mesh, ax=ax, shrink=0.8, pad=0.02, label="fraction of pairs (mean over samples)")
-        fig.suptitle(f"Per-sample agreement of {dataset.sizes['pair']} seed pairs, "
-                     f"{_label(str(dataset.attrs.get('rule', '')))}")
+        add_region_legend(fig, regions, one_row=True)
+        fig.suptitle(with_target_title(f"Per-sample agreement of {dataset.sizes['pair']} seed "
+                                       f"pairs, {_label(str(dataset.attrs.get('rule', '')))}",
+                                       regions))
         save_figure(fig, paths, dpi)
     return fig

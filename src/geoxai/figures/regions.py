@@ -1,21 +1,24 @@
-"""Regions outlined on the maps: the index box that defines the labels (Niño3.4), the target land
-box of Application 2, and, on synthetic data, the region that carries the known signal.
+"""Regions outlined on the maps: the box whose mean is the index that defines the labels
+(config key ``enso.index.region``, by default Niño3.4), the target land box of Application 2, and,
+on synthetic data, the region that carries the known signal.
 
-The regions come from the run's own files, not from the config, so a map outlines what its data
-were made with: the driving region from the synthetic source's ``truth.nc``, the land box from
-``results/lst/targets.nc``.
+The index box is what the config says the index is the mean of (a user's own index may be of
+another box, or of none: then no box is drawn). The other regions come from the run's own files,
+so a map outlines what its data were made with: the driving region from the synthetic source's
+``truth.nc``, the land box from ``results/lst/targets.nc``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from geoxai.core.errors import GeoxaiError
+from geoxai.core.names import display_name
 from geoxai.core.provenance import open_product
 
 
@@ -45,10 +48,6 @@ def region(name: str, lat: Sequence[float], lon: Sequence[float], kind: str) -> 
     west = float(np.mod(west, 360.0))
     return Region(name, south, north, west, west + width, kind)
 
-
-#: The Niño3.4 box, 5°S–5°N and 170°W–120°W: the region whose mean SST anomaly is the index that
-#: labels the ENSO samples.
-NINO34 = region("Niño3.4", (-5.0, 5.0), (190.0, 240.0), "index")
 
 #: Line style per kind of region; ``label`` is the legend's wording.
 REGION_STYLES: dict[str, dict[str, Any]] = {
@@ -94,14 +93,28 @@ def target_box(targets: str, box: str) -> Region:
                   (float(one["box_lon"]), float(one["box_lon_max"])), "target")
 
 
-def map_regions(app: str = "", target: str = "", truth: str = "",
-                targets: str = "") -> list[Region]:
-    """What a map of application ``app`` outlines: for ENSO the Niño3.4 box, for Application 2
-    the ``target`` land box (from ``targets``); and the synthetic source's driving region where
-    its ``truth`` file is given."""
+def index_box(index_region: Mapping[str, Any] | None) -> Region | None:
+    """The box the label index is the mean of, from config key ``enso.index.region``
+    (``{"name": "Nino3.4", "lat": [-5, 5], "lon": [190, 240]}``; None: the index is of no box)."""
+    if not index_region:
+        return None
+    south, north = (float(v) for v in index_region["lat"])
+    if not -90.0 <= south < north <= 90.0:
+        raise GeoxaiError(f"config key enso.index.region.lat = {index_region['lat']}: give "
+                          "[south, north] in degrees north, south below north")
+    return region(display_name(index_region["name"]), (south, north), index_region["lon"],
+                  "index")
+
+
+def map_regions(app: str = "", target: str = "", truth: str = "", targets: str = "",
+                index_region: Mapping[str, Any] | None = None) -> list[Region]:
+    """What a map of application ``app`` outlines: for ENSO the box of ``index_region`` (config
+    key ``enso.index.region``), for Application 2 the ``target`` land box (from ``targets``);
+    and the synthetic source's driving region where its ``truth`` file is given."""
     regions: list[Region] = []
-    if app == "enso":
-        regions.append(NINO34)
+    index = index_box(index_region) if app == "enso" else None
+    if index is not None:
+        regions.append(index)
     if app == "lst" and targets and target:
         regions.append(target_box(targets, target))
     if truth:
@@ -148,6 +161,25 @@ def region_legend_handles(regions: Sequence[Region]) -> list[Any]:
                               linewidth=1.3, label=style["label"].format(name=one.name)
                               + f", {one.text()}"))
     return handles
+
+
+#: Height (inches) of one row of the regions' legend, for figures that make room for it.
+LEGEND_ROW_INCHES = 0.2
+
+
+def add_region_legend(fig: Any, regions: Sequence[Region], one_row: bool = False,
+                      fontsize: float = 7.0) -> None:
+    """The regions' legend under the figure's panels (nothing without regions): one entry a
+    row, or all in ``one_row`` where the figure is wide enough (about 4.5 inches an entry)."""
+    if regions:
+        fig.legend(handles=region_legend_handles(regions), loc="outside lower left",
+                   frameon=False, fontsize=fontsize, ncols=len(regions) if one_row else 1)
+
+
+def with_target_title(title: str, regions: Sequence[Region]) -> str:
+    """``title`` under a line naming Application 2's target box, where the regions hold one."""
+    named = target_title(regions)
+    return f"{named}\n{title}" if named else title
 
 
 def target_title(regions: Sequence[Region]) -> str:

@@ -31,6 +31,13 @@ from geoxai.figures.maps import (
     on_domain,
     relevance_style,
 )
+from geoxai.figures.regions import (
+    LEGEND_ROW_INCHES,
+    Region,
+    add_region_legend,
+    draw_regions,
+    with_target_title,
+)
 from geoxai.xai.rules import rule_title
 
 NOT_SIGNIFICANT = "0.96"
@@ -42,9 +49,11 @@ def plot_significance(
     central_longitude: float = 225.0,
     dpi: float = 150,
     panel_height: float = 3.2,
+    regions: Sequence[Region] = (),
 ) -> Figure:
     """One map per class of the real composite, masked where it does not exceed the null
-    threshold; cells significant after the false discovery rate control carry a dot."""
+    threshold; cells significant after the false discovery rate control carry a dot. ``regions``
+    (:mod:`geoxai.figures.regions`) are outlined on every map and named in a legend."""
     paths = check_outputs(outputs)
     needed = ("relevance_composite_mean", "significant", "significant_fdr", "ocean_mask",
               "significant_share", "significant_fdr_share")
@@ -58,7 +67,9 @@ def plot_significance(
     method = rule_title(str(dataset.attrs.get("rule", "unknown rule")))
 
     with mpl.rc_context(STYLE), offline_natural_earth():
-        fig = new_figure((7.0, panel_height * len(classes) + 0.6), dpi)
+        # the legend under the maps, one region a row
+        legend_height = LEGEND_ROW_INCHES * (len(regions) + 0.5) if regions else 0.0
+        fig = new_figure((7.0, panel_height * len(classes) + 0.6 + legend_height), dpi)
         grid = fig.add_gridspec(len(classes), 1)
         for row, name in enumerate(classes):
             one = dataset.isel({"class": row})
@@ -76,13 +87,15 @@ def plot_significance(
                 ax.scatter(lon2[dots], lat2[dots], s=1.5, c="k", marker=".", linewidths=0,
                            transform=ccrs.PlateCarree(), zorder=4)
             draw_land_and_coast(ax)
+            draw_regions(ax, regions)
             share = float(one["significant_share"]) * 100
             share_fdr = float(one["significant_fdr_share"]) * 100
             ax.set_title(f"({chr(97 + row)}) {display_name(name)}: {share:.0f}% of ocean cells above the "
                          f"{percentile:g}th percentile; {share_fdr:.0f}% (dots) with FDR q={q:g}",
                          loc="left")
             fig.colorbar(mesh, ax=ax, shrink=0.85, pad=0.02, label="relevance / per-sample max")
-        fig.suptitle(f"Composite relevance against {networks} networks trained on shuffled "
-                     f"labels, {method}")
+        add_region_legend(fig, regions)
+        fig.suptitle(with_target_title(f"Composite relevance against {networks} networks "
+                                       f"trained on shuffled labels, {method}", regions))
         save_figure(fig, paths, dpi)
     return fig

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geoxai.core import provenance
+from geoxai.core.names import display_name
 
 #: One style for every page: the report's frame shows the page as it is, without the report's CSS.
 STYLE = """<style>
@@ -38,15 +39,18 @@ p.note { color: #475569; max-width: 60em; }
 
 
 def html_page(title: str, body: str) -> str:
+    title = display_name(title)
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title>\n{STYLE}</head>\n<body>\n"
             f"<h2>{html.escape(title)}</h2>\n{body}\n</body></html>\n")
 
 
 def format_value(value: Any) -> str:
+    """A table cell as shown: numbers to three decimals, names with their proper spelling (the
+    files' "El Nino" as El Niño, :func:`geoxai.core.names.display_name`)."""
     if isinstance(value, (float, np.floating)):
         return "–" if not np.isfinite(value) else f"{value:.3f}"
-    return html.escape(str(value))
+    return html.escape(display_name(str(value)))
 
 
 def table_html(table: pd.DataFrame, summary_rows: Sequence[int] = ()) -> str:
@@ -55,7 +59,7 @@ def table_html(table: pd.DataFrame, summary_rows: Sequence[int] = ()) -> str:
     words = [not pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
     cell = ['<td class="text">' if w else "<td>" for w in words]
     opening = ['<th class="text">' if w else "<th>" for w in words]
-    header = "".join(f"{o}{html.escape(str(c))}</th>"
+    header = "".join(f"{o}{html.escape(display_name(str(c)))}</th>"
                      for o, c in zip(opening, table.columns, strict=True))
     rows = []
     for i, row in enumerate(table.itertuples(index=False)):

@@ -198,14 +198,19 @@ def figure_explanation_faithfulness(faithfulness: str, output: Sequence[str],
 
 
 def figure_sample_agreement(seed_agreement: str, output: Sequence[str],
-                            settings: dict[str, Any]) -> None:
-    """Per-sample agreement across seeds of one method: distributions per class and the map."""
+                            settings: dict[str, Any], app: str = "", target: str = "",
+                            truth: str = "", targets: str = "",
+                            index_region: dict[str, Any] | None = None) -> None:
+    """Per-sample agreement across seeds of one method: distributions per class and the map
+    (regions outlined as in figure_composites)."""
     from geoxai.figures.base import FigureSettings
     from geoxai.figures.evaluation import plot_sample_agreement
+    from geoxai.figures.regions import map_regions
 
     chosen = FigureSettings.from_config(settings)
     plot_sample_agreement(seed_agreement, output, dpi=chosen.dpi,
-                          central_longitude=chosen.central_longitude)
+                          central_longitude=chosen.central_longitude,
+                          regions=map_regions(app, target, truth, targets, index_region))
 
 
 def explanation_sanity_table(sanity: str, table: str) -> None:

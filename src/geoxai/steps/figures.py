@@ -25,30 +25,33 @@ def _figure_settings(settings: dict[str, Any]):
     return FigureSettings.from_config(settings)
 
 
-def _regions(app: str, target: str, truth: str, targets: str):
+def _regions(app: str, target: str, truth: str, targets: str,
+             index_region: dict[str, Any] | None):
     from geoxai.figures.regions import map_regions
 
-    return map_regions(app, target, truth, targets)
+    return map_regions(app, target, truth, targets, index_region)
 
 
 def figure_composites(composite: str, output: Sequence[str], class_index: int,
                       settings: dict[str, Any], app: str = "", target: str = "",
-                      truth: str = "", targets: str = "") -> None:
+                      truth: str = "", targets: str = "",
+                   index_region: dict[str, Any] | None = None) -> None:
     """Composite relevance of one class, per seed and over seeds, beside the observed composite.
 
-    The maps outline the regions of :func:`geoxai.figures.regions.map_regions`: ENSO's Niño3.4
-    box, Application 2's ``target`` box (edges from ``targets``), the synthetic source's driving
-    region (from ``truth``)."""
+    The maps outline the regions of :func:`geoxai.figures.regions.map_regions`: ENSO's index box
+    (``index_region``, config key ``enso.index.region``), Application 2's ``target`` box (edges
+    from ``targets``), the synthetic source's driving region (from ``truth``)."""
     from geoxai.figures.composites import plot_composites
 
     chosen = _figure_settings(settings)
     plot_composites(composite, class_index, output, central_longitude=chosen.central_longitude,
-                    dpi=chosen.dpi, regions=_regions(app, target, truth, targets))
+                    dpi=chosen.dpi, regions=_regions(app, target, truth, targets, index_region))
 
 
 def figure_methods(composite: Sequence[str], output: Sequence[str], class_index: int,
                    settings: dict[str, Any], app: str = "", target: str = "",
-                   truth: str = "", targets: str = "") -> None:
+                   truth: str = "", targets: str = "",
+                   index_region: dict[str, Any] | None = None) -> None:
     """Every method's composite relevance of one class, side by side (regions as in
     figure_composites)."""
     from geoxai.figures.methods import plot_method_comparison
@@ -56,23 +59,26 @@ def figure_methods(composite: Sequence[str], output: Sequence[str], class_index:
     chosen = _figure_settings(settings)
     plot_method_comparison(composite, class_index, output,
                            central_longitude=chosen.central_longitude, dpi=chosen.dpi,
-                           regions=_regions(app, target, truth, targets))
+                           regions=_regions(app, target, truth, targets, index_region))
 
 
 def figure_seed_agreement(composite: str, output: Sequence[str], class_index: int,
                           settings: dict[str, Any], app: str = "", target: str = "",
-                          truth: str = "", targets: str = "") -> None:
+                          truth: str = "", targets: str = "",
+                   index_region: dict[str, Any] | None = None) -> None:
     """How well the seeds' composites of one class agree (regions as in figure_composites)."""
     from geoxai.figures.composites import plot_seed_agreement
 
     chosen = _figure_settings(settings)
     plot_seed_agreement(composite, class_index, output, central_longitude=chosen.central_longitude,
-                        dpi=chosen.dpi, regions=_regions(app, target, truth, targets))
+                        dpi=chosen.dpi,
+                        regions=_regions(app, target, truth, targets, index_region))
 
 
 def figure_case_study(anomalies: str, relevance: Sequence[str], output: Sequence[str], case: str,
                       settings: dict[str, Any], truth: str = "", app: str = "",
-                      target: str = "", targets: str = "") -> None:
+                      target: str = "", targets: str = "",
+                      index_region: dict[str, Any] | None = None) -> None:
     """One month's anomalies and each seed's relevance; a named case is found in ``truth``
     (regions as in figure_composites)."""
     from geoxai.figures.case_study import plot_case_study
@@ -82,7 +88,7 @@ def figure_case_study(anomalies: str, relevance: Sequence[str], output: Sequence
     plot_case_study(anomalies, relevance, case_study_month(case, truth), output,
                     central_longitude=chosen.central_longitude, dpi=chosen.dpi,
                     case_study_box=chosen.case_study_box, case=case,
-                    regions=_regions(app, target, truth, targets))
+                    regions=_regions(app, target, truth, targets, index_region))
 
 
 def figure_training(metrics: Sequence[str], output: Sequence[str], settings: dict[str, Any],

@@ -118,12 +118,16 @@ def significance(relevance: Sequence[str], null_relevance: Sequence[str], anomal
     return result
 
 
-def figure_significance(significance: str, output: Sequence[str],
-                        settings: dict[str, Any]) -> None:
-    """The real composite of each class where it is significant, FDR-significant cells dotted."""
+def figure_significance(significance: str, output: Sequence[str], settings: dict[str, Any],
+                        app: str = "", target: str = "", truth: str = "", targets: str = "",
+                        index_region: dict[str, Any] | None = None) -> None:
+    """The real composite of each class where it is significant, FDR-significant cells dotted
+    (regions outlined as in figure_composites)."""
     from geoxai.figures.base import FigureSettings
+    from geoxai.figures.regions import map_regions
     from geoxai.figures.significance import plot_significance
 
     chosen = FigureSettings.from_config(settings)
     plot_significance(significance, output, central_longitude=chosen.central_longitude,
-                      dpi=chosen.dpi)
+                      dpi=chosen.dpi,
+                      regions=map_regions(app, target, truth, targets, index_region))
