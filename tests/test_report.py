@@ -105,6 +105,18 @@ def test_end_of_run_summary_says_what_is_missing(tmp_path):
     assert cli.main(["summary", "--results", str(tmp_path), "--report", str(tmp_path / "r.html")]) == 2
 
 
+def test_end_of_run_summary_of_the_demo_shows_report_scores_and_proper_names(demo_run,
+                                                                             demo_report):
+    """What `make demo` prints last: the report's path, both applications' accuracy, the known
+    answer, in the names the figures use (El Niño, not the files' ASCII El Nino)."""
+    text = report.end_of_run_summary(str(demo_run / "results"), str(demo_report))
+    assert str(demo_report.resolve()) in text
+    for part in ("ENSO (Niño3.4)", "Land temperature: best box", "Known answer, ENSO",
+                 "El Niño optimal input", "Known answer, land temperature"):
+        assert part in text, text
+    assert "El Nino" not in text and "La Nina" not in text
+
+
 def test_rule_graph_keeps_each_rule_once_with_every_link():
     """Snakemake's spec: one node per rule and level; train is reached at two depths."""
     rules = ["data", "labels", "train", "more", "train", "figure"]

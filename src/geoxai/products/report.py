@@ -312,7 +312,7 @@ def end_of_run_summary(results: str = "results", report: str = "results/report.h
     if enso[0].is_file():
         skill = skill_against_chance(read_seed_accuracies(enso[0])["validation_accuracy"],
                                      read_label_table(enso[1]))
-        lines.append(f"ENSO (nino34): median validation accuracy {skill['median_accuracy']:.3f} "
+        lines.append(f"ENSO ({display_name('Nino3.4')}): median validation accuracy {skill['median_accuracy']:.3f} "
                      f"against chance {skill['chance']:.3f} (p = {skill['p_value']:.1e})")
     if lst.is_file():
         with provenance.open_product(lst) as dataset:
@@ -332,12 +332,13 @@ def end_of_run_summary(results: str = "results", report: str = "results/report.h
             part = scores["enso"]
             best = max(part["region_share"], key=lambda m: min(part["region_share"][m]))
             paper = part["region_share"].get("alpha_1_beta_0")
-            correlation = part["optimal_input_correlation"].get(part["class_names"][-1])
+            warm = part["class_names"][-1]
+            correlation = part["optimal_input_correlation"].get(warm)
             lines.append(
                 "Known answer, ENSO: relevance in the driving region "
                 + (f"{min(paper):.1f}x its area share (alpha_1_beta_0), " if paper else "")
                 + f"{min(part['region_share'][best]):.1f}x ({best}, the best); "
-                f"{part['class_names'][-1]} optimal input vs the true pattern r = {correlation:.2f}")
+                f"{display_name(warm)} optimal input vs the true pattern r = {correlation:.2f}")
         if "lst" in scores:
             part = scores["lst"]
             shares = part.get("region_share") or {}
