@@ -165,13 +165,36 @@ def over_seeds(sets, time):
     return result["relevance_composite_mean"].values
 
 
+def resampled_composites(sets, time, repeats, rng):
+    """The bootstrap the slow, obvious way: each seed's file resampled, then composited."""
+    draws = []
+    for _ in range(repeats):
+        resampled = [ds.isel(sample=rng.integers(0, ds.sizes["sample"], ds.sizes["sample"]))
+                     for ds in sets]
+        draws.append(over_seeds(resampled, time))
+    return np.stack(draws)
+
+
+def test_bootstrap_is_the_composite_of_resampled_files():
+    """The weighted sums give what compositing each resampled file gives, draw for draw, also
+    where a resample holds no sample of a class in some seed."""
+    rng = np.random.default_rng(3)
+    sets, time = zip(*(toy_relevance(n, seed, rng) for seed, n in ((0, 40), (1, 7))))
+    sets = list(sets)
+    sets[1]["predicted_class"][:] = np.where(np.arange(7) == 0, sets[1]["true_class"][0], -1)
+    fast = bootstrap_composites(sets, 2, "all", 50, np.random.default_rng(9))
+    slow = resampled_composites(sets, time[0], 50, np.random.default_rng(9))
+    assert fast.shape == slow.shape == (50, 2, 5, 10)
+    np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(fast[0], fast[1]), "each repeat its own draw"
+
+
 def test_bootstrap_spread_shrinks_with_more_samples_and_brackets_the_composite():
     rng = np.random.default_rng(5)
     widths = {}
     for n in (60, 960):
         sets, time = zip(*(toy_relevance(n, seed, rng) for seed in (0, 1)))
-        draws = bootstrap_composites(list(sets), lambda s, t=time[0]: over_seeds(s, t), 60,
-                                     np.random.default_rng(0))
+        draws = bootstrap_composites(list(sets), 2, "all", 60, np.random.default_rng(0))
         assert draws.shape == (60, 2, 5, 10)
         low, high = np.percentile(draws, [5, 95], axis=0)
         real = over_seeds(list(sets), time[0])
@@ -179,9 +202,10 @@ def test_bootstrap_spread_shrinks_with_more_samples_and_brackets_the_composite()
         widths[n] = float((high - low).mean())
     # 16 times the samples: about a quarter of the width
     assert widths[960] < 0.4 * widths[60]
-    again = bootstrap_composites(list(sets), lambda s, t=time[0]: over_seeds(s, t), 3,
-                                 np.random.default_rng(0))
-    assert np.array_equal(again, draws[:3]), "seeded: the same draws again"
+    again = bootstrap_composites(list(sets), 2, "all", 60, np.random.default_rng(0))
+    assert np.array_equal(again, draws), "seeded: the same draws again"
+    fewer = bootstrap_composites(list(sets), 2, "all", 3, np.random.default_rng(0))
+    np.testing.assert_allclose(fewer, draws[:3], rtol=1e-5)  # the same first draws
 
 
 # --------------------------------------------------------------------------- settings

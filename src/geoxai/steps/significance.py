@@ -108,10 +108,8 @@ def significance(relevance: Sequence[str], null_relevance: Sequence[str], anomal
     real_mean = real["relevance_composite_mean"].values
     fields = significance_fields(real_mean, null_maps, samples.ocean_mask, chosen.percentile,
                                  chosen.q)
-    draws = bootstrap_composites(
-        real_sets, lambda sets: composites(sets)["relevance_composite_mean"].values,
-        chosen.bootstrap, np.random.default_rng(chosen.seed_offset),
-    )
+    draws = bootstrap_composites(real_sets, len(class_names), subset, chosen.bootstrap,
+                                 np.random.default_rng(chosen.seed_offset))
     result = significance_dataset(real, null, null_maps, fields, draws, null_sets, chosen)
     provenance.write_netcdf_atomic(result, significance, config=config,
                                    inputs={"anomalies": anomalies, "labels": labels})
