@@ -55,9 +55,13 @@ def parse_season(season: str) -> tuple[int, int]:
     return start % 12 + 1, len(name)
 
 
-def season_span(time_key: Sequence[str], season: Sequence[str]) -> tuple[list[str], list[str]]:
-    """First and last month ("YYYY-MM") of every seasonal mean, from its key (the middle month,
-    as :func:`seasonal_means` stamps it) and its season's name: the CF time bounds."""
+def season_span(data: xr.Dataset | xr.DataArray) -> tuple[list[str], list[str]] | None:
+    """First and last month ("YYYY-MM") of every seasonal mean of ``data``, from its key (the
+    middle month, as :func:`seasonal_means` stamps it) and its season's name: the CF time
+    bounds. None without the season names: then the months averaged are unknown."""
+    if "season" not in data.coords:
+        return None
+    time_key, season = data["time_key"].values, data["season"].values
     first = [add_months(str(key), -(parse_season(str(name))[1] // 2))
              for key, name in zip(time_key, season, strict=True)]
     last = [add_months(start, parse_season(str(name))[1] - 1)
@@ -284,9 +288,7 @@ def sst_anomaly_dataset(anomalies: xr.DataArray) -> xr.Dataset:
                         for key in ("regrid_method", "drift_removal", *FITTING_ATTRS)
                         if key in anomalies.attrs},
         title="Seasonal SST anomalies",
-        # seasonal_means names each season; without the names the months averaged are unknown
-        time_span=season_span(anomalies["time_key"].values, anomalies["season"].values)
-        if "season" in anomalies.coords else None,
+        time_span=season_span(anomalies),
     )
 
 

@@ -46,9 +46,9 @@ def targets_dataset(targets: xr.DataArray, lat_max: Sequence[float], lon_max: Se
             targets[name].attrs = {**attrs, **targets[name].attrs}
     # One series per box: CF puts dimensions other than space and time first (box, time).
     dataset = targets.transpose("box", "time").to_dataset()
-    if "season" in dataset.coords:  # as seasonal_means names them: the months each averages
-        dataset = with_time_bounds(dataset, *season_span(dataset["time_key"].values,
-                                                         dataset["season"].values))
+    span = season_span(dataset)
+    if span is not None:
+        dataset = with_time_bounds(dataset, *span)
     dataset.attrs = {
         "title": "Seasonal 2-m air temperature anomalies of the target land boxes",
         "seasons": ",".join(s.upper() for s in seasons),

@@ -11,6 +11,7 @@ import xarray as xr
 
 from geoxai.core import provenance
 from geoxai.core.errors import GeoxaiError
+from geoxai.figures.regions import map_regions
 from geoxai.products.metrics import (
     read_evaluation,
     read_seed_accuracies,
@@ -25,17 +26,10 @@ def _figure_settings(settings: dict[str, Any]):
     return FigureSettings.from_config(settings)
 
 
-def _regions(app: str, target: str, truth: str, targets: str,
-             index_region: dict[str, Any] | None):
-    from geoxai.figures.regions import map_regions
-
-    return map_regions(app, target, truth, targets, index_region)
-
-
 def figure_composites(composite: str, output: Sequence[str], class_index: int,
                       settings: dict[str, Any], app: str = "", target: str = "",
                       truth: str = "", targets: str = "",
-                   index_region: dict[str, Any] | None = None) -> None:
+                      index_region: dict[str, Any] | None = None) -> None:
     """Composite relevance of one class, per seed and over seeds, beside the observed composite.
 
     The maps outline the regions of :func:`geoxai.figures.regions.map_regions`: ENSO's index box
@@ -45,7 +39,7 @@ def figure_composites(composite: str, output: Sequence[str], class_index: int,
 
     chosen = _figure_settings(settings)
     plot_composites(composite, class_index, output, central_longitude=chosen.central_longitude,
-                    dpi=chosen.dpi, regions=_regions(app, target, truth, targets, index_region))
+                    dpi=chosen.dpi, regions=map_regions(app, target, truth, targets, index_region))
 
 
 def figure_methods(composite: Sequence[str], output: Sequence[str], class_index: int,
@@ -59,20 +53,20 @@ def figure_methods(composite: Sequence[str], output: Sequence[str], class_index:
     chosen = _figure_settings(settings)
     plot_method_comparison(composite, class_index, output,
                            central_longitude=chosen.central_longitude, dpi=chosen.dpi,
-                           regions=_regions(app, target, truth, targets, index_region))
+                           regions=map_regions(app, target, truth, targets, index_region))
 
 
 def figure_seed_agreement(composite: str, output: Sequence[str], class_index: int,
                           settings: dict[str, Any], app: str = "", target: str = "",
                           truth: str = "", targets: str = "",
-                   index_region: dict[str, Any] | None = None) -> None:
+                      index_region: dict[str, Any] | None = None) -> None:
     """How well the seeds' composites of one class agree (regions as in figure_composites)."""
     from geoxai.figures.composites import plot_seed_agreement
 
     chosen = _figure_settings(settings)
     plot_seed_agreement(composite, class_index, output, central_longitude=chosen.central_longitude,
                         dpi=chosen.dpi,
-                        regions=_regions(app, target, truth, targets, index_region))
+                        regions=map_regions(app, target, truth, targets, index_region))
 
 
 def figure_case_study(anomalies: str, relevance: Sequence[str], output: Sequence[str], case: str,
@@ -88,7 +82,7 @@ def figure_case_study(anomalies: str, relevance: Sequence[str], output: Sequence
     plot_case_study(anomalies, relevance, case_study_month(case, truth), output,
                     central_longitude=chosen.central_longitude, dpi=chosen.dpi,
                     case_study_box=chosen.case_study_box, case=case,
-                    regions=_regions(app, target, truth, targets, index_region))
+                    regions=map_regions(app, target, truth, targets, index_region))
 
 
 def figure_training(metrics: Sequence[str], output: Sequence[str], settings: dict[str, Any],
